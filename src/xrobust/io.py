@@ -1,0 +1,81 @@
+"""Atomic, checksummed result files and completion markers.
+
+A result is written to a temporary file in the same folder and renamed into place, so a
+reader sees either the old file or the complete new one. Each JSON result embeds a SHA-256
+of its payload; `read_json` refuses a file whose checksum does not match (truncated or edited).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+class CorruptResult(ValueError):
+    pass
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _digest(payload) -> str:
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()
+
+
+def write_json(path: Path, payload: dict) -> Path:
+    """Write `payload` plus its checksum atomically."""
+    doc = {"payload": payload, "sha256": _digest(payload)}
+    return atomic_write_text(path, json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False,
+                                              default=str) + "\n")
+
+
+def read_json(path: Path) -> dict:
+    """Read a file written by `write_json`; raise `CorruptResult` if it is incomplete or altered."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CorruptResult(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(doc, dict) or "payload" not in doc or "sha256" not in doc:
+        raise CorruptResult(f"{path}: missing payload/checksum")
+    if _digest(doc["payload"]) != doc["sha256"]:
+        raise CorruptResult(f"{path}: checksum mismatch")
+    return doc["payload"]
+
+
+def is_complete(path: Path) -> bool:
+    """True when `path` exists and passes its checksum."""
+    try:
+        read_json(path)
+        return True
+    except (FileNotFoundError, CorruptResult):
+        return False
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,100 @@
+"""Registry of XTREME-R tasks (languages, metric, hub location) plus the offline tasks we can run here.
+
+Language lists follow the XTREME-R benchmark (Ruder et al., 2021; google-research/xtreme).
+Only sentence(-pair) classification tasks can be trained and attacked by this package; the
+others are listed so that a wrong name gets a precise answer instead of a KeyError.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    kind: str  # "classification" | "multiple_choice" | "tagging" | "qa" | "retrieval"
+    languages: tuple[str, ...]
+    metric: str
+    labels: tuple[str, ...] = ()
+    hub: str = ""  # `datasets.load_dataset` path; "{lang}" is filled in
+    hub_config: str = ""
+    text_fields: tuple[str, ...] = ()
+    label_field: str = "label"
+    train_split: str = "train"
+    eval_split: str = "test"
+    source_language: str = "en"
+    offline: str = ""  # name of an offline source in xrobust.offline_data, if any
+    note: str = ""
+    runnable: bool = field(default=False)
+
+
+def _langs(s: str) -> tuple[str, ...]:
+    return tuple(s.split())
+
+
+TASKS: dict[str, Task] = {t.name: t for t in [
+    Task("xnli", "classification",
+         _langs("en ar bg de el es fr hi ru sw th tr ur vi zh"), "accuracy",
+         labels=("entailment", "neutral", "contradiction"),
+         hub="facebook/xnli", hub_config="{lang}", text_fields=("premise", "hypothesis"),
+         note="English training data is MultiNLI (the XNLI 'en' train split).", runnable=True),
+    Task("xcopa", "multiple_choice", _langs("et ht id it qu sw ta th tr vi zh"), "accuracy",
+         hub="cambridgeltl/xcopa", hub_config="{lang}",
+         note="Multiple choice: not yet supported by the training code."),
+    Task("udpos", "tagging",
+         _langs("af ar bg de el en es et eu fa fi fr he hi hu id it ja kk ko lt mr nl pt ro ru "
+                "ta te th tl tr uk ur vi wo yo zh"), "f1",
+         hub="google/xtreme", hub_config="udpos.{lang}", note="Token tagging: not supported."),
+    Task("panx", "tagging",
+         _langs("af ar az bg bn de el en es et eu fa fi fr gu he hi hu id it ja jv ka kk ko lt ml "
+                "mr ms my nl pa pl pt qu ro ru sw ta te th tl tr uk ur vi yo zh"), "f1",
+         hub="google/xtreme", hub_config="PAN-X.{lang}", note="Token tagging: not supported."),
+    Task("xquad", "qa", _langs("ar de el en es hi ro ru th tr vi zh"), "f1",
+         hub="google/xtreme", hub_config="XQuAD.{lang}", note="Extractive QA: not supported."),
+    Task("mlqa", "qa", _langs("ar de en es hi vi zh"), "f1",
+         hub="google/xtreme", hub_config="MLQA.{lang}.{lang}", note="Extractive QA: not supported."),
+    Task("tydiqa", "qa", _langs("ar bn en fi id ko ru sw te"), "f1",
+         hub="google/xtreme", hub_config="tydiqa", note="Extractive QA: not supported."),
+    Task("tatoeba", "retrieval",
+         _langs("af ar bg bn de el es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr nl pt "
+                "ru sw ta te th tl tr ur vi zh"), "accuracy",
+         hub="google/xtreme", hub_config="tatoeba.{lang}", note="Retrieval: not supported."),
+]}
+
+
+def register(task: Task) -> Task:
+    """Add a task (used by the offline data module for tasks that ship in packages)."""
+    TASKS[task.name] = task
+    return task
+
+
+def allowed(names) -> str:
+    return ", ".join(sorted(names))
+
+
+def get_task(name: str) -> Task:
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise ValueError(f"unknown task {name!r}; allowed values for 'task': {allowed(TASKS)}") from None
+
+
+def check_runnable(name: str) -> Task:
+    task = get_task(name)
+    if not task.runnable:
+        ok = [t.name for t in TASKS.values() if t.runnable]
+        raise ValueError(f"task {name!r} ({task.kind}) cannot be trained/attacked by this package: "
+                         f"{task.note} Allowed values for 'task': {allowed(ok)}")
+    return task
+
+
+def check_languages(task: Task, languages) -> list[str]:
+    langs = [languages] if isinstance(languages, str) else list(languages)
+    if not langs:
+        raise ValueError(f"'languages' is empty; allowed values for task {task.name!r}: "
+                         f"{allowed(task.languages)}")
+    bad = [l for l in langs if l not in task.languages]
+    if bad:
+        raise ValueError(f"unknown language(s) {bad} for task {task.name!r}; allowed values for "
+                         f"'languages': {allowed(task.languages)}")
+    return langs
