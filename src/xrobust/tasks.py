@@ -59,6 +59,27 @@ TASKS: dict[str, Task] = {t.name: t for t in [
          _langs("af ar bg bn de el es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr nl pt "
                 "ru sw ta te th tl tr ur vi zh"), "accuracy",
          hub="google/xtreme", hub_config="tatoeba.{lang}", note="Retrieval: not supported."),
+    # English intermediate tasks of Phang et al. (2020); the classification ones are runnable
+    Task("mnli", "classification", ("en",), "accuracy", labels=("entailment", "neutral", "contradiction"),
+         hub="nyu-mll/glue", hub_config="mnli", text_fields=("premise", "hypothesis"),
+         eval_split="validation_matched", runnable=True),
+    Task("anli", "classification", ("en",), "accuracy", labels=("entailment", "neutral", "contradiction"),
+         hub="facebook/anli", text_fields=("premise", "hypothesis"), train_split="train_r1",
+         eval_split="dev_r1", runnable=True),
+    Task("qqp", "classification", ("en",), "accuracy", labels=("not_duplicate", "duplicate"),
+         hub="nyu-mll/glue", hub_config="qqp", text_fields=("question1", "question2"),
+         eval_split="validation", runnable=True),
+    Task("sst2", "classification", ("en",), "accuracy", labels=("negative", "positive"),
+         hub="nyu-mll/glue", hub_config="sst2", text_fields=("sentence",), eval_split="validation",
+         runnable=True),
+    Task("squad", "qa", ("en",), "f1", hub="rajpurkar/squad_v2", note="Extractive QA: not supported."),
+    Task("hellaswag", "multiple_choice", ("en",), "accuracy", hub="Rowan/hellaswag",
+         note="Multiple choice: not supported."),
+    Task("commonsenseqa", "multiple_choice", ("en",), "accuracy", hub="tau/commonsense_qa",
+         note="Multiple choice: not supported."),
+    Task("cosmosqa", "multiple_choice", ("en",), "accuracy", hub="allenai/cosmos_qa",
+         note="Multiple choice: not supported."),
+    Task("ccg", "tagging", ("en",), "accuracy", note="CCG supertagging: not supported."),
 ]}
 
 
@@ -73,6 +94,8 @@ def allowed(names) -> str:
 
 
 def get_task(name: str) -> Task:
+    from . import offline_data  # noqa: F401  (registers the tasks that ship in packages)
+
     try:
         return TASKS[name]
     except KeyError:

@@ -1,0 +1,135 @@
+"""Where examples come from: a local folder, an offline source that ships in a package, or the hub.
+
+Resolution order for (task, language, split):
+1. `data_dir` given: `{data_dir}/{task}/{split}/{lang}.jsonl` (fields: text_a, text_b?, label).
+2. the task has an offline source (`xrobust.offline_data`): prepared once into the cache, then 1.
+3. the Hugging Face hub via `datasets.load_dataset(task.hub, config, split=...)` (needs internet,
+   or a local folder laid out like the hub repository passed as `hub_path`).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .tasks import Task, check_languages, get_task
+
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass(frozen=True)
+class Example:
+    text_a: str
+    label: int
+    text_b: str | None = None
+    uid: str = ""
+
+
+def read_jsonl(path: Path, labels: tuple[str, ...]) -> list[Example]:
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for i, line in enumerate(f):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            out.append(Example(text_a=str(row["text_a"]), text_b=row.get("text_b"),
+                               label=_label_id(row["label"], labels, path),
+                               uid=str(row.get("id", f"{path.stem}-{i}"))))
+    return out
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    from .io import atomic_write_text
+
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def _label_id(label, labels: tuple[str, ...], where) -> int:
+    if isinstance(label, str):
+        if label not in labels:
+            raise ValueError(f"{where}: label {label!r} not in {labels}")
+        return labels.index(label)
+    label = int(label)
+    if not 0 <= label < len(labels):
+        raise ValueError(f"{where}: label id {label} outside 0..{len(labels) - 1}")
+    return label
+
+
+def subsample(examples: list[Example], n: int | None, seed: int = 0) -> list[Example]:
+    """A fixed random subset (same indices for parallel data in every language)."""
+    if n is None or n <= 0 or n >= len(examples):
+        return examples
+    idx = np.sort(np.random.default_rng(seed).permutation(len(examples))[:n])
+    return [examples[i] for i in idx]
+
+
+def load_hub(task: Task, lang: str, split: str, hub_path: str | None = None) -> list[Example]:
+    """Load from the Hugging Face hub (or a local copy of a hub dataset repository)."""
+    import datasets
+
+    config = task.hub_config.format(lang=lang) or None
+    hub_split = {"train": task.train_split, "test": task.eval_split}.get(split, split)
+    if not (hub_path or task.hub):
+        raise ValueError(f"task {task.name!r} has no hub dataset; pass 'data_dir'")
+    ds = datasets.load_dataset(hub_path or task.hub, config, split=hub_split)
+    a, b = (task.text_fields + (None,))[:2]
+    out = []
+    for i, row in enumerate(ds):
+        label = row[task.label_field]
+        if isinstance(label, int) and label < 0:  # unlabeled rows (e.g. -1 in some hub sets)
+            continue
+        out.append(Example(text_a=row[a], text_b=row[b] if b else None,
+                           label=_label_id(label, task.labels, f"{task.hub}:{config}"),
+                           uid=f"{task.name}-{lang}-{split}-{i}"))
+    return out
+
+
+def n_words(e: Example) -> int:
+    return len(e.text_a.split()) + len((e.text_b or "").split())
+
+
+def load_examples(task: str | Task, lang: str, split: str, data_dir: str | Path | None = None,
+                  max_examples: int | None = None, data_seed: int = 0,
+                  hub_path: str | None = None, max_words: int | None = None) -> list[Example]:
+    """Examples of one task/language/split. `max_words` keeps items whose text in the task's
+    source language (English) has at most that many words, so parallel test sets keep the same
+    items in every language; `max_examples` then draws a fixed random subset."""
+    task = get_task(task) if isinstance(task, str) else task
+    examples = _load_all(task, lang, split, data_dir, hub_path)
+    if max_words:
+        src = examples if lang == task.source_language else _load_all(task, task.source_language, split,
+                                                                       data_dir, hub_path)
+        if len(src) != len(examples):
+            src = examples  # not parallel: filter on the language itself
+        examples = [e for e, s in zip(examples, src) if n_words(s) <= max_words]
+    return subsample(examples, max_examples, data_seed)
+
+
+def _load_all(task: Task, lang: str, split: str, data_dir, hub_path) -> list[Example]:
+    check_languages(task, [lang])
+    if split not in SPLITS:
+        raise ValueError(f"invalid 'split': {split!r}; allowed values: {', '.join(SPLITS)}")
+    if data_dir is None and task.offline:
+        from .offline_data import prepare
+
+        data_dir = prepare(task.offline)
+    if data_dir is not None:
+        path = Path(data_dir) / task.name / split / f"{lang}.jsonl"
+        if not path.is_file():
+            raise FileNotFoundError(f"no {split} data for task {task.name!r}, language {lang!r}: "
+                                    f"{path} does not exist")
+        return _read_cached(path, task.labels)
+    return load_hub(task, lang, split, hub_path)
+
+
+_CACHE: dict = {}
+
+
+def _read_cached(path: Path, labels) -> list[Example]:
+    key = (str(path), path.stat().st_mtime_ns, labels)
+    if key not in _CACHE:
+        _CACHE.clear() if len(_CACHE) > 64 else None
+        _CACHE[key] = read_jsonl(path, labels)
+    return _CACHE[key]
