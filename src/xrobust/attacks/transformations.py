@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import zlib
 
 import numpy as np
@@ -132,4 +133,5 @@ class LexiconSwap(WordSwap):
     def _get_replacement_words(self, word: str) -> list[str]:
         trans = self.lexicon.get(word.lower()) or self.lexicon.get(word) or []
         out = [t.capitalize() if word[:1].isupper() else t for t in trans[:self.k]]
-        return [t for t in out if t != word and " " not in t]
+        # one plain word only: TextAttack re-splits the text and must find the same word count
+        return [t for t in out if t != word and re.fullmatch(r"\w+", t)]
