@@ -9,6 +9,7 @@ Resolution order for (task, language, split):
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Main job: run the experiment grid (default: configs/default.yaml, offline model, CPU or GPU),
+# the analysis notebook, and build the HTML book into _build/html. Finished runs are skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH" HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} HF_DATASETS_OFFLINE=${HF_DATASETS_OFFLINE:-1}
+CONFIG=${CONFIG:-configs/default.yaml}
+snakemake -s workflow/Snakefile --configfile "$CONFIG" --cores 1 --keep-going ${SNAKEMAKE_ARGS:-}
+out=book/generated/analysis.ipynb
+# re-run the analysis only when a result file or the notebook changed
+if [ ! -f "$out" ] || [ -n "$(find results notebooks/04_analysis.ipynb src -newer "$out" -type f 2>/dev/null | head -1)" ]; then
+  mkdir -p book/generated
+  papermill --no-progress-bar notebooks/04_analysis.ipynb "$out.tmp.ipynb" && mv "$out.tmp.ipynb" "$out"
+fi
+jupyter-book build . -W -n --keep-going
+echo "book: $PWD/_build/html/index.html"

@@ -1,0 +1,113 @@
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from xrobust import experiment
+from xrobust.io import read_json
+
+HOSTILE = ["", "   ", "word " * 2000, "مرحبا بالعالم هذا نص عربي", "नमस्ते दुनिया", "e\u0301te\u0301 café",
+           "great 😀🔥 product", "Hotel 酒店 отель ξενοδοχείο", "null\x00byte text", "x" * 25_000]
+
+
+@pytest.fixture(scope="module")
+def target_ckpt(tiny_model_dir, tmp_path_factory):
+    import os
+    from tests.conftest import FIXTURES
+
+    os.environ["XROBUST_DATA_DIR"] = str(FIXTURES)
+    out = tmp_path_factory.mktemp("t")
+    experiment.run_target(model=tiny_model_dir, task="multiemo", out_dir=str(out), languages=["en"],
+                          max_train_examples=16, epochs=1.0, batch_size=8, lr=1e-3, device="cpu")
+    return str(out / "checkpoint")
+
+
+@pytest.mark.parametrize("recipe,lang", [("char", "de"), ("char", "zh"), ("char", "ru"),
+                                         ("embedding", "de"), ("codeswitch", "zh")])
+def test_recipes_produce_valid_perturbations(target_ckpt, tmp_path, recipe, lang):
+    res = experiment.run_attack(target_ckpt, str(tmp_path / "a.json"), languages=[lang], recipes=[recipe],
+                                n_examples=8, similarity_model=_sim_dir(target_ckpt), device="cpu",
+                                progress=False)
+    row = res["rows"][0]
+    assert row["n"] == 8 and row["n_error"] == 0
+    assert row["n_success"] + row["n_failed"] + row["n_misclassified"] == 8
+    for r in row["records"]:
+        if r["outcome"] == "success":
+            assert r["perturbed"] != r["original"] and 0 < r["perturbed_ratio"] <= 0.5
+
+
+def _sim_dir(ckpt):
+    from xrobust.models import checkpoint_meta
+
+    return checkpoint_meta(ckpt)["base_model"]
+
+
+def test_transformations_are_script_aware():
+    from xrobust.attacks.transformations import ScriptAwareCharEdit
+    from xrobust.attacks.scripts import graphemes, word_script
+
+    t = ScriptAwareCharEdit(max_candidates=50)
+    for word in ["नमस्ते", "مرحبا", "привет", "酒店"]:
+        cands = t._get_replacement_words(word)
+        assert cands and word not in cands
+        for c in cands:
+            assert word_script(c) == word_script(word)
+            assert not any(g[0] in "\u093e\u093f\u0940\u094d" for g in graphemes(c))  # no dangling matra
+    assert t._get_replacement_words("😀🔥") == [] and t._get_replacement_words("") == []
+
+
+def test_hostile_inputs_do_not_crash(target_ckpt):
+    from xrobust.attacks.recipes import BatchedModelWrapper, build
+    from xrobust.attacks.run import attack_examples, summarize
+    from xrobust.data import Example
+    from xrobust.models import EncoderClassifier
+
+    model, tok, _ = EncoderClassifier.load(target_ckpt)
+    attack = build("char", BatchedModelWrapper(model, tok), "de", query_budget=300)
+    recs = attack_examples(attack, [Example(text_a=t, label=0, uid=str(i)) for i, t in enumerate(HOSTILE)],
+                           progress=False)
+    assert len(recs) == len(HOSTILE)
+    assert {r["outcome"] for r in recs} <= {"success", "failed", "misclassified", "skipped"}
+    assert recs[0]["skip_reason"] == "empty" and recs[1]["skip_reason"] == "empty"
+    assert "longer than" in recs[-1]["skip_reason"]
+    assert summarize(recs)["n_skipped"] == 3
+
+
+def test_bad_recipe_and_language_are_refused(target_ckpt, tmp_path):
+    with pytest.raises(ValueError, match="'recipes'.*allowed values: char, embedding, codeswitch"):
+        experiment.run_attack(target_ckpt, str(tmp_path / "x.json"), recipes=["fgsm"])
+    with pytest.raises(ValueError, match="'languages'"):
+        experiment.run_attack(target_ckpt, str(tmp_path / "x.json"), languages=["klingon"])
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_attack_file_resumes(target_ckpt, tmp_path):
+    out = tmp_path / "r.json"
+    kw = dict(languages=["de", "ru"], recipes=["char"], n_examples=4, device="cpu", progress=False)
+    full = experiment.run_attack(target_ckpt, str(out), **kw)
+    doc = read_json(out)
+    assert doc["complete"] is True and len(doc["rows"]) == 2
+    again = experiment.run_attack(target_ckpt, str(out), **kw)  # nothing recomputed: identical rows
+    import json
+
+    assert json.dumps(again["rows"]) == json.dumps(full["rows"])  # (NaN-safe comparison)
+
+
+def test_attack_runs_with_network_disabled(target_ckpt, tmp_path):
+    code = textwrap.dedent(f"""
+        import socket
+        def refuse(*a, **k):
+            raise OSError("network disabled in this test")
+        socket.socket.connect = refuse
+        socket.create_connection = refuse
+        from xrobust.experiment import run_attack
+        res = run_attack({target_ckpt!r}, {str(tmp_path / 'n.json')!r}, languages=["de"], recipes=["char"],
+                         n_examples=4, device="cpu", progress=False)
+        assert res["rows"][0]["n_error"] == 0, res
+        print("OK", res["rows"][0]["n"])
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                         env={**__import__("os").environ})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "OK 4" in out.stdout

@@ -1,0 +1,54 @@
+import pytest
+
+from xrobust import experiment
+from xrobust.io import CorruptResult, read_json, write_json
+from xrobust.models import CorruptCheckpoint, EncoderClassifier, checkpoint_meta
+
+
+def _target(tiny_model_dir, tmp_path, name, **kw):
+    return experiment.run_target(model=tiny_model_dir, task="multiemo", out_dir=str(tmp_path / name),
+                                 languages=["en", "de", "zh"], max_train_examples=16, epochs=1.0,
+                                 batch_size=8, lr=1e-3, device="cpu", **kw)
+
+
+def test_tiny_train_eval_and_determinism(tiny_model_dir, fixture_data, tmp_path):
+    a = _target(tiny_model_dir, tmp_path, "a", seed=3)
+    b = _target(tiny_model_dir, tmp_path, "b", seed=3)
+    assert [r["language"] for r in a["per_language"]] == ["en", "de", "zh"]
+    assert a["per_language"] == b["per_language"] and a["train"]["loss_last"] == b["train"]["loss_last"]
+    assert a["provenance"]["config_hash"] == b["provenance"]["config_hash"]
+    assert 0.0 <= a["per_language"][0]["accuracy"] <= 1.0
+
+
+def test_intermediate_then_target_keeps_encoder(tiny_model_dir, fixture_data, tmp_path):
+    inter = experiment.run_intermediate(model=tiny_model_dir, task="vitaminc", out_dir=str(tmp_path / "i"),
+                                        max_train_examples=16, batch_size=8, lr=1e-3, device="cpu")
+    assert inter["eval"]["n"] == 4
+    res = _target(tiny_model_dir, tmp_path, "t", condition="intermediate",
+                  intermediate_checkpoint=str(tmp_path / "i" / "checkpoint"))
+    assert res["config"]["condition"] == "intermediate"
+    model, _, meta = EncoderClassifier.load(tmp_path / "t" / "checkpoint")
+    assert model.num_labels == 4 and meta["task"] == "multiemo"
+
+
+def test_condition_checks_before_compute(tiny_model_dir, tmp_path):
+    with pytest.raises(ValueError, match="'condition'.*allowed values: direct, intermediate"):
+        _target(tiny_model_dir, tmp_path, "x", condition="both")
+    with pytest.raises(ValueError, match="'intermediate_checkpoint' is required"):
+        _target(tiny_model_dir, tmp_path, "x", condition="intermediate")
+
+
+def test_corrupt_checkpoint_and_result_are_detected(tiny_model_dir, fixture_data, tmp_path):
+    _target(tiny_model_dir, tmp_path, "c")
+    w = tmp_path / "c" / "checkpoint" / "weights.safetensors"
+    w.write_bytes(w.read_bytes()[:-100])
+    with pytest.raises(CorruptCheckpoint):
+        checkpoint_meta(w.parent)
+    p = write_json(tmp_path / "r.json", {"x": 1})
+    p.write_text(p.read_text().replace('"x": 1', '"x": 2'))
+    with pytest.raises(CorruptResult):
+        read_json(p)
+    # a corrupt checkpoint is retrained, not loaded
+    res = _target(tiny_model_dir, tmp_path, "c")
+    assert checkpoint_meta(w.parent)["weights_sha256"]
+    assert res["per_language"]
