@@ -20,7 +20,7 @@ from .models import EncoderClassifier, checkpoint_meta, checkpoint_ok, load_enco
 from .params import check_list, check_number
 from .provenance import provenance
 from .tasks import check_languages, check_runnable
-from .training import TrainConfig, evaluate, train
+from .training import TrainConfig, evaluate, set_seed, train
 
 CONDITIONS = ("direct", "intermediate")
 
@@ -60,6 +60,7 @@ def run_intermediate(model: str, task: str, out_dir: str, seed: int = 0, lr: flo
     train_ex = load_examples(t, "en", "train", max_examples=max_train_examples, max_words=max_words)
     eval_ex = load_examples(t, "en", "validation" if t.offline else "test", max_examples=max_eval_examples,
                             max_words=max_words)
+    set_seed(seed)  # the new head's initialisation depends on it
     encoder, tokenizer = load_encoder(model)
     clf = EncoderClassifier(encoder, len(t.labels))
     stats = train(clf, tokenizer, train_ex, cfg, dev, desc=f"intermediate {task}")
@@ -100,6 +101,7 @@ def run_target(model: str, task: str, out_dir: str, condition: str = "direct",
     if (old := _reuse(result_path, out / "checkpoint", config)) is not None:
         return old
     train_ex = load_examples(t, train_language, "train", max_examples=max_train_examples, max_words=max_words)
+    set_seed(seed)  # the new head's initialisation depends on it
     if condition == "intermediate":
         clf, tokenizer, meta = EncoderClassifier.load(intermediate_checkpoint)
         if meta["base_model"] != model:
