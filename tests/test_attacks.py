@@ -91,7 +91,7 @@ def test_attack_file_resumes(target_ckpt, tmp_path):
     again = experiment.run_attack(target_ckpt, str(out), **kw)  # nothing recomputed: identical rows
     import json
 
-    assert json.dumps(again["rows"]) == json.dumps(full["rows"])  # (NaN-safe comparison)
+    assert json.dumps(again["rows"], sort_keys=True) == json.dumps(full["rows"], sort_keys=True)  # (NaN-safe comparison)
 
 
 def test_attack_runs_with_network_disabled(target_ckpt, tmp_path):

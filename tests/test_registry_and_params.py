@@ -42,10 +42,11 @@ def test_local_data_and_parallel_filter(fixture_data):
         load_examples("multiemo", "de", "test", max_examples=3, data_seed=1)
 
 
-def test_hub_loader_with_a_local_hub_layout(tmp_path):
+def test_hub_loader_with_a_local_hub_layout(tmp_path, monkeypatch):
     """`datasets.load_dataset` path of the hub loader, run against a local repository copy."""
     import json
 
+    monkeypatch.delenv("XROBUST_DATA_DIR", raising=False)
     (tmp_path / "de").mkdir()
     rows = [{"premise": "Ein Mann isst.", "hypothesis": "Jemand isst.", "label": 0},
             {"premise": "Ein Mann isst.", "hypothesis": "Niemand isst.", "label": 2}]

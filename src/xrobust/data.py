@@ -98,7 +98,8 @@ def load_examples(task: str | Task, lang: str, split: str, data_dir: str | Path 
     source language (English) has at most that many words, so parallel test sets keep the same
     items in every language; `max_examples` then draws a fixed random subset."""
     task = get_task(task) if isinstance(task, str) else task
-    data_dir = data_dir or os.environ.get("XROBUST_DATA_DIR") or None  # a local copy overrides
+    if hub_path is None:  # a local copy (XROBUST_DATA_DIR) overrides the offline/hub sources
+        data_dir = data_dir or os.environ.get("XROBUST_DATA_DIR") or None
     examples = _load_all(task, lang, split, data_dir, hub_path)
     if max_words:
         src = examples if lang == task.source_language else _load_all(task, task.source_language, split,
