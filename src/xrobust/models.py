@@ -27,13 +27,12 @@ def resolve_model(name_or_path: str) -> str:
                          f"Face model id such as 'xlm-roberta-large', or a local folder; got {name_or_path!r}")
     if name_or_path == OFFLINE_MODEL_NAME:
         return str(offline_model_dir())
-    looks_local = name_or_path.startswith((".", "/", "~")) or os.path.sep in name_or_path.strip("/").split("/", 1)[-1]
     path = Path(name_or_path).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
             raise ValueError(f"'model' folder {path} has no config.json (not a from_pretrained folder)")
         return str(path)
-    if looks_local and name_or_path.startswith((".", "/", "~")):
+    if name_or_path.startswith((".", "/", "~")):  # meant as a path, not a hub id
         raise ValueError(f"'model' path {name_or_path!r} does not exist; allowed values: "
                          f"{OFFLINE_MODEL_NAME!r}, a hub id, or an existing local folder")
     return name_or_path  # a hub id; from_pretrained reports if it cannot be fetched
