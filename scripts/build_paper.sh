@@ -14,7 +14,8 @@ out=book/generated/analysis.ipynb
 # re-run the analysis only when a result file or the notebook changed
 if [ ! -f "$out" ] || [ -n "$(find results notebooks/04_analysis.ipynb src -newer "$out" -type f 2>/dev/null | head -1)" ]; then
   mkdir -p book/generated
-  papermill --no-progress-bar notebooks/04_analysis.ipynb "$out.tmp.ipynb" && mv "$out.tmp.ipynb" "$out"
+  papermill --no-progress-bar notebooks/04_analysis.ipynb "$out.tmp.ipynb"  # stops the script on failure
+  mv "$out.tmp.ipynb" "$out"
 fi
 jupyter-book build . -W -n --keep-going
 echo "book: $PWD/_build/html/index.html"

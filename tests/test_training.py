@@ -26,9 +26,12 @@ def test_intermediate_then_target_keeps_encoder(tiny_model_dir, fixture_data, tm
     assert inter["eval"]["n"] == 4
     res = _target(tiny_model_dir, tmp_path, "t", condition="intermediate",
                   intermediate_checkpoint=str(tmp_path / "i" / "checkpoint"))
-    assert res["config"]["condition"] == "intermediate"
+    assert res["config"]["condition"] == "intermediate" and res["config"]["intermediate_task"] == "vitaminc"
     model, _, meta = EncoderClassifier.load(tmp_path / "t" / "checkpoint")
     assert model.num_labels == 4 and meta["task"] == "multiemo"
+    from xrobust.stats import condition_label
+
+    assert condition_label(meta) == "inter-vitaminc" and condition_label({"condition": "direct"}) == "direct"
 
 
 def test_condition_checks_before_compute(tiny_model_dir, tmp_path):

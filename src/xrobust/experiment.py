@@ -94,8 +94,11 @@ def run_target(model: str, task: str, out_dir: str, condition: str = "direct",
     dev = pick_device(device)
     out = Path(out_dir)
     result_path = Path(result_path) if result_path else out / "result.json"
+    # read (and checksum) the intermediate checkpoint before any compute; its task names the condition
+    inter_task = checkpoint_meta(intermediate_checkpoint)["task"] if condition == "intermediate" else None
     config = {"step": "target", "model": model, "task": task, "condition": condition,
-              "intermediate_checkpoint": intermediate_checkpoint, "languages": languages,
+              "intermediate_checkpoint": intermediate_checkpoint, "intermediate_task": inter_task,
+              "languages": languages,
               "train_language": train_language, "max_train_examples": max_train_examples,
               "max_eval_examples": max_eval_examples, "max_words": max_words, **cfg.as_dict()}
     if (old := _reuse(result_path, out / "checkpoint", config)) is not None:
@@ -116,7 +119,8 @@ def run_target(model: str, task: str, out_dir: str, condition: str = "direct",
         ex = load_examples(t, lang, "test", max_examples=max_eval_examples, max_words=max_words)
         m = evaluate(clf, tokenizer, ex, dev, max_length=max_length)
         rows.append({"language": lang, "n": m["n"], "accuracy": m["accuracy"], "macro_f1": m["macro_f1"]})
-    clf.save(out / "checkpoint", base_model=model, extra={"task": task, "seed": seed, "condition": condition})
+    clf.save(out / "checkpoint", base_model=model,
+             extra={"task": task, "seed": seed, "condition": condition, "intermediate_task": inter_task})
     result = {"config": config, "train": stats, "per_language": rows, "provenance": provenance(config, dev)}
     io.write_json(result_path, result)
     return result

@@ -10,13 +10,15 @@ import pandas as pd
 from . import io
 
 
-def _condition(cfg: dict) -> str:
-    if cfg.get("condition_label"):
-        return cfg["condition_label"]
-    if cfg.get("condition") == "direct":
+def condition_label(info: dict, run_dir: str = "") -> str:
+    """'direct' or 'inter-<intermediate task>' from a target config or checkpoint meta.
+    Files written before `intermediate_task` was recorded fall back to the run folder name
+    (`<task>_s<seed>` or `inter-<task>_s<seed>`)."""
+    if info.get("condition") == "direct":
         return "direct"
-    ckpt = cfg.get("intermediate_checkpoint") or ""
-    return "inter-" + Path(ckpt).parent.name.rsplit("_s", 1)[0]
+    task = info.get("intermediate_task") or \
+        Path(run_dir).name.split("inter-", 1)[-1].rsplit("_s", 1)[0]
+    return f"inter-{task}"
 
 
 def load_clean(paths) -> pd.DataFrame:
@@ -30,7 +32,9 @@ def load_clean(paths) -> pd.DataFrame:
             if cfg.get("step") != "target":
                 continue
             for r in run["per_language"]:
-                rows.append({"source": str(Path(path).parent), "condition": _condition(cfg), "seed": cfg["seed"],
+                cond = cfg.get("condition_label") or condition_label(
+                    cfg, str(Path(cfg.get("intermediate_checkpoint") or "").parent))
+                rows.append({"source": str(Path(path).parent), "condition": cond, "seed": cfg["seed"],
                              "model": cfg["model"], **r})
     return pd.DataFrame(rows)
 
@@ -43,10 +47,11 @@ def load_attacks(paths) -> tuple[pd.DataFrame, pd.DataFrame]:
         if doc.get("config", {}).get("step") != "attack":
             continue
         meta = doc["config"]["checkpoint_meta"]
-        cond = "direct" if meta.get("condition") == "direct" else \
-            "inter-" + Path(doc["config"]["checkpoint"]).parent.name.split("inter-", 1)[-1].rsplit("_s", 1)[0]
+        cond = condition_label(meta, str(Path(doc["config"]["checkpoint"]).parent))
+        grid = Path(path).parent.parent.name  # results/<grid>/attack/<run>.json
         for row in doc["rows"]:
-            base = {"condition": cond, "seed": meta["seed"], "language": row["language"], "recipe": row["recipe"]}
+            base = {"grid": grid, "condition": cond, "seed": meta["seed"], "language": row["language"],
+                    "recipe": row["recipe"]}
             rows.append({**base, **{k: v for k, v in row.items() if k not in ("records", "language", "recipe")}})
             for r in row["records"]:
                 if r["outcome"] in ("success", "failed", "misclassified"):
@@ -69,14 +74,14 @@ def paired_deltas(records: pd.DataFrame, treated: str, metric: str = "robust",
     """Per language (and overall): mean of `metric` under `treated` minus `control`, over the
     same attacked items, with a two-level bootstrap CI (seeds, then items within a seed)."""
     rng = np.random.default_rng(seed)
-    keys = ["seed", "language", "recipe", "uid"]
+    keys = ["grid", "seed", "language", "recipe", "uid"]
     a = records[records.condition == control].set_index(keys)[metric]
     b = records[records.condition == treated].set_index(keys)[metric]
     paired = pd.concat([a.rename("control"), b.rename("treated")], axis=1).dropna().reset_index()
     paired["diff"] = paired["treated"] - paired["control"]
     out = []
     for lang, g in list(paired.groupby("language")) + [("all", paired)]:
-        by_seed = [s["diff"].to_numpy() for _, s in g.groupby("seed")]
+        by_seed = [s["diff"].to_numpy() for _, s in g.groupby(["grid", "seed"])]
         boots = np.empty(n_boot)
         for i in range(n_boot):
             pick = rng.integers(len(by_seed), size=len(by_seed))
@@ -89,10 +94,10 @@ def paired_deltas(records: pd.DataFrame, treated: str, metric: str = "robust",
 
 
 def paired_test(records: pd.DataFrame, treated: str, metric: str = "robust", control: str = "direct") -> dict:
-    """Wilcoxon signed-rank test over (seed, language, recipe) cells of the paired difference."""
+    """Wilcoxon signed-rank test over (grid, seed, language, recipe) cells of the paired difference."""
     from scipy.stats import wilcoxon
 
-    cells = records.groupby(["condition", "seed", "language", "recipe"])[metric].mean().unstack("condition")
+    cells = records.groupby(["condition", "grid", "seed", "language", "recipe"])[metric].mean().unstack("condition")
     cells = cells[[control, treated]].dropna()
     d = cells[treated] - cells[control]
     if len(d) < 2 or np.allclose(d, 0):
@@ -110,7 +115,7 @@ def mixed_effects(records: pd.DataFrame, treated: str, metric: str = "robust", c
 
     df = records[records.condition.isin([control, treated])].copy()
     df["treated"] = (df.condition == treated).astype(int)
-    df["seed"] = df["seed"].astype(str)
+    df["seed"] = df["grid"] + "/" + df["seed"].astype(str)  # a seed of one grid is its own run
     try:
         fit = smf.mixedlm(f"{metric} ~ treated", df, groups=df["language"],
                           vc_formula={"seed": "0 + C(seed)"}).fit(method="lbfgs")
