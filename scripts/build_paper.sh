@@ -18,4 +18,6 @@ if [ ! -f "$out" ] || [ -n "$(find results notebooks/04_analysis.ipynb src -newe
   mv "$out.tmp.ipynb" "$out"
 fi
 jupyter-book build . -W -n --keep-going
+# what a reader sees: links resolve, figures load in a real browser (Debian chromium, if present)
+if command -v chromium >/dev/null; then python scripts/check_book.py _build/html; fi
 echo "book: $PWD/_build/html/index.html"
