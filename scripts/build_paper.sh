@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH" HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} HF_DATASETS_OFFLINE=${HF_DATASETS_OFFLINE:-1}
 CONFIG=${CONFIG:-configs/default.yaml}
+bash scripts/fetch_lexicons.sh  # code-switching lexicons into the (possibly new) cache; quick when present
 SM=(snakemake -s workflow/Snakefile --configfile "$CONFIG")
 # a run killed with SIGKILL leaves a lock behind: release it when no other run is active
 pgrep -f "snakemake -s workflow/Snakefile" >/dev/null || "${SM[@]}" --unlock >/dev/null 2>&1 || true
