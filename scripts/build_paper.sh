@@ -10,7 +10,7 @@ SM=(snakemake -s workflow/Snakefile --configfile "$CONFIG")
 # a run killed with SIGKILL leaves a lock behind: release it when no other run is active
 pgrep -f "snakemake -s workflow/Snakefile" >/dev/null || "${SM[@]}" --unlock >/dev/null 2>&1 || true
 # outputs of jobs that were interrupted are re-made, finished ones are skipped
-"${SM[@]}" --cores 1 --keep-going --rerun-incomplete ${SNAKEMAKE_ARGS:-}
+"${SM[@]}" --cores "${CORES:-all}" --keep-going --rerun-incomplete ${SNAKEMAKE_ARGS:-}
 out=book/generated/analysis.ipynb
 # re-run the analysis only when a result file or the notebook changed
 if [ ! -f "$out" ] || [ -n "$(find results notebooks/04_analysis.ipynb src -newer "$out" -type f 2>/dev/null | head -1)" ]; then

@@ -36,6 +36,7 @@ class BatchedModelWrapper(ModelWrapper):
         self.model, self.tokenizer, self.device = model, tokenizer, torch.device(device)
         self.batch_size, self.max_length, self.precision = batch_size, max_length, precision
         self.n_calls = 0
+        self.timer: dict[str, float] = {}  # seconds tokenizing / in the forward pass
 
     def __call__(self, text_input_list):
         from ..training import predict_logits
@@ -44,7 +45,7 @@ class BatchedModelWrapper(ModelWrapper):
                     else Example(text_a=t, label=0) for t in text_input_list]
         self.n_calls += len(examples)
         return predict_logits(self.model, self.tokenizer, examples, self.device, self.batch_size,
-                              self.max_length, self.precision)
+                              self.max_length, self.precision, timer=self.timer)
 
 
 class EncoderSimilarity(SentenceEncoder):
