@@ -339,66 +339,76 @@ def format_effect(delta: float, lo: float, hi: float, digits: int = 2, level: fl
 
 # ---------------------------------------------------------------- variance components and design
 
+COMPONENTS = {"seed": {"seed"}, "item": {"uid"}, "seed:item": {"seed", "uid"}, "seed:language": {"seed", "language"},
+              "item:language": {"uid", "language"}, "resid": {"seed", "uid", "language"}}
+
+
 def variance_components(pilot_paired: pd.DataFrame) -> dict:
     """Method-of-moments variance components of the paired difference from a pilot.
 
-    Model for the difference d[s, k, l] of seed s, item k, language l (recipes averaged; language
-    fixed): d = mu_l + a_s + b_k + ab_sk + al_sl + bl_kl + e. The components come from the
-    expected mean squares of a balanced three-way ANOVA (one value per cell, unrestricted model);
-    negative estimates are set to 0. Only items observed in every (seed, language) cell are used
-    (with metric `success` the clean filter drops cells; those items are counted in
-    `n_items_dropped`). With one language the language terms are 0.
-    Returns the components, the pilot's n_seeds/n_items/n_languages and counts.
+    Model for the difference d[s, k, l] of seed s, item k, language l (recipes averaged into
+    the cell; language means fixed and removed): d = mu_l + a_s + b_k + ab_sk + al_sl + bl_kl + e.
+    Two cells that share exactly the factors F differ by every component not inside F, so half
+    their mean squared difference estimates the sum of those variances (U-statistics for crossed
+    random effects, Gao & Owen 2017). The pair sums come from group sums, and the six variances
+    from non-negative least squares over the seven sharing patterns. Unlike a balanced ANOVA this
+    uses every observed cell: with metric `success` the clean filter leaves cells empty, and
+    `cell_fraction` (observed / S*K*L) records how many. With one language the language terms
+    cannot be separated and are 0 (seed:item is then part of resid).
     """
     _check_paired(pilot_paired)
-    cube = pilot_paired.groupby(["seed", "uid", "language"])["diff"].mean().unstack(["language"])
-    cube = cube.unstack("seed").dropna(axis=0)  # rows: items complete in every seed and language
-    n_all = pilot_paired.uid.nunique()
-    L, S = pilot_paired.language.nunique(), pilot_paired.seed.nunique()
-    K = len(cube)
+    cells = pilot_paired.groupby(["seed", "uid", "language"], observed=True)["diff"].mean().reset_index()
+    cells["y"] = cells["diff"] - cells.groupby("language")["diff"].transform("mean")
+    S, K, L = (cells[c].nunique() for c in ("seed", "uid", "language"))
     if S < 2 or K < 2:
-        raise ValueError(f"pilot_paired: needs >= 2 seeds and >= 2 complete items (has {S} seeds, {K} items)")
-    y = cube.to_numpy().reshape(K, L, S).transpose(2, 0, 1)  # seeds x items x languages
-    comps = _anova3(y)
-    return {**comps, "n_seeds": S, "n_items": K, "n_languages": L, "n_items_dropped": n_all - K,
-            "metric": pilot_paired.attrs.get("metric")}
+        raise ValueError(f"pilot_paired: allowed are pilots with >= 2 seeds and >= 2 items (has {S}, {K})")
+    names = list(COMPONENTS) if L > 1 else ["seed", "item", "resid"]
+    rows, targets = [], []
+    for shared, half_msd in _half_mean_squared_differences(cells).items():
+        rows.append([float(not COMPONENTS[n] <= set(shared)) for n in names])
+        targets.append(half_msd)
+    from scipy.optimize import nnls
+
+    est = dict(zip(names, nnls(np.array(rows), np.array(targets))[0]))
+    comps = {n: float(est.get(n, 0.0)) for n in COMPONENTS}
+    return {**comps, "n_seeds": S, "n_items": K, "n_languages": L,
+            "cell_fraction": len(cells) / (S * K * L), "metric": pilot_paired.attrs.get("metric")}
 
 
-def _anova3(y):
-    """Variance components of a balanced S x K x L array (random seed and item, fixed language)."""
-    S, K, L = y.shape
-    m = y.mean()
-    ms, mk, ml = y.mean((1, 2)), y.mean((0, 2)), y.mean((0, 1))
-    msk, msl, mkl = y.mean(2), y.mean(1), y.mean(0)
-    ss = {"seed": K * L * ((ms - m) ** 2).sum(), "item": S * L * ((mk - m) ** 2).sum(),
-          "seed:item": L * ((msk - ms[:, None] - mk[None] + m) ** 2).sum()}
-    df = {"seed": S - 1, "item": K - 1, "seed:item": (S - 1) * (K - 1)}
-    if L > 1:
-        resid = y - msk[..., None] - msl[:, None] - mkl[None] + ms[:, None, None] + mk[None, :, None] \
-            + ml[None, None] - m
-        ss.update({"seed:language": K * ((msl - ms[:, None] - ml[None] + m) ** 2).sum(),
-                   "item:language": S * ((mkl - mk[:, None] - ml[None] + m) ** 2).sum(),
-                   "resid": (resid ** 2).sum()})
-        df.update({"seed:language": (S - 1) * (L - 1), "item:language": (K - 1) * (L - 1),
-                   "resid": (S - 1) * (K - 1) * (L - 1)})
-    mean_sq = {k: ss[k] / df[k] for k in ss}
-    e = mean_sq.get("resid", 0.0)
-    sl, kl = mean_sq.get("seed:language", e), mean_sq.get("item:language", e)
-    v = {"resid": e, "seed:item": (mean_sq["seed:item"] - e) / L if L > 1 else mean_sq["seed:item"],
-         "seed:language": (sl - e) / K, "item:language": (kl - e) / S,
-         "seed": (mean_sq["seed"] - mean_sq["seed:item"] - sl + e) / (K * L),
-         "item": (mean_sq["item"] - mean_sq["seed:item"] - kl + e) / (S * L)}
-    return {k: max(float(x), 0.0) for k, x in v.items()}
+def _half_mean_squared_differences(cells):
+    """{factors shared: mean of (y_i - y_j)^2 / 2 over cell pairs sharing exactly those factors}.
+
+    Sum over pairs within groups of F: n * sum(y^2) - sum(y)^2; pairs sharing exactly F follow
+    by inclusion-exclusion over the supersets of F.
+    """
+    from itertools import combinations
+
+    factors = ("seed", "uid", "language")
+    subsets = [c for r in range(4) for c in combinations(factors, r)]
+    sums, pairs = {}, {}
+    for f in subsets:
+        g = cells.assign(y2=cells.y ** 2).groupby(list(f) or np.zeros(len(cells)), observed=True)
+        n, s1, s2 = g.size().to_numpy(float), g.y.sum().to_numpy(), g.y2.sum().to_numpy()
+        sums[f], pairs[f] = float((n * s2 - s1 ** 2).sum()), float((n * (n - 1) / 2).sum())
+    out = {}
+    for f in subsets[:-1]:  # sharing all three factors: the same cell
+        sup = [g for g in subsets if set(f) <= set(g)]
+        sign = {g: (-1) ** (len(g) - len(f)) for g in sup}
+        n_pairs = sum(sign[g] * pairs[g] for g in sup)
+        if n_pairs > 0:
+            out[f] = sum(sign[g] * sums[g] for g in sup) / n_pairs / 2
+    return out
 
 
 def _effective(components, per_language, n_languages):
     """The three terms of Var(mean) = s2_seed/S + s2_item/K + s2_resid/(S*K) for a mean over
     `n_languages` fixed languages (1 for a per-language effect): language-specific deviations
-    average out over languages, so they are divided by the number of languages averaged."""
+    average out over languages, so they are divided by the number of languages averaged; cells
+    left empty (clean filter) shrink the number of residuals averaged by `cell_fraction`."""
     L = 1 if per_language else (n_languages or components["n_languages"])
     c = components
     return (c["seed"] + c["seed:language"] / L, c["item"] + c["item:language"] / L,
-            c["seed:item"] + c["resid"] / L)
+            (c["seed:item"] + c["resid"] / L) / c.get("cell_fraction", 1.0))
 
 
 def predicted_half_width(components: dict, n_seeds: int, n_items: int, per_language: bool = False,
