@@ -217,7 +217,12 @@ def test_design_grows_when_target_shrinks():
     narrow = inf.design_for_half_width(comps, 0.02)
     assert wide["feasible"] and narrow["feasible"] and wide["n_seeds"] >= 10
     assert narrow["n_seeds"] * narrow["n_items"] > wide["n_seeds"] * wide["n_items"]
-    assert narrow["half_width"] <= 0.02 < inf.predicted_half_width(comps, narrow["n_seeds"], 50)
+    assert narrow["n_seeds"] > wide["n_seeds"] or narrow["n_items"] > wide["n_items"]
+    assert inf.design_for_half_width(comps, 0.04, min_seeds=15)["n_seeds"] >= 15
+    assert narrow["half_width"] <= 0.02
+    grid = [(S, K) for S in range(10, 101) for K in (50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000)]
+    cheaper = [(S, K) for S, K in grid if S * K < narrow["n_seeds"] * narrow["n_items"]]
+    assert all(inf.predicted_half_width(comps, S, K) > 0.02 for S, K in cheaper)  # the smallest design
     per_lang = inf.design_for_half_width(comps, per_language=True)
     assert per_lang["target"] == 0.05 and per_lang["half_width"] <= 0.05
     assert not inf.design_for_half_width(comps, 0.001, max_seeds=12)["feasible"]

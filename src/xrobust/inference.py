@@ -271,13 +271,19 @@ def mixed_model(data: pd.DataFrame, treated: str | None = None, control: str = "
     The model is fitted with each of `optimizers` and the fit with the highest (REML) likelihood
     is kept: on binary outcomes lbfgs alone can stop far from the optimum with an inflated seed
     covariance. Warnings raised by the kept fit (e.g. a singular random-effects covariance, an MLE
-    on the boundary, no convergence) are returned in `warnings`, not hidden; with few seeds the
+    on the boundary, no convergence) are returned in `warnings`, not hidden (those of the other
+    fits in `other_fits`); with few seeds the
     Wald CI is then unreliable. A failed fit returns `error` and NaNs. Cost grows with items x rows
     per seed (tens of seconds for 10 seeds x 100 items x 5 languages on one core); the primary
     analysis is `effect`.
     """
-    paired = data if "diff" in data.columns else pair(data, treated, control, metric) if treated \
-        else _fail("treated", "a condition name when data are records (not the output of pair())")
+    if "diff" in data.columns:
+        paired = data
+    elif treated is None:
+        raise ValueError("treated=None: allowed values are the conditions in records when data are records "
+                         "(not the output of pair())")
+    else:
+        paired = pair(data, treated, control, metric)
     _check_paired(paired)
     long = pd.concat([paired[KEYS].assign(outcome=paired[side], treated=float(side == "treated"))
                       for side in ("control", "treated")], ignore_index=True)
@@ -289,11 +295,14 @@ def mixed_model(data: pd.DataFrame, treated: str | None = None, control: str = "
     if not good:
         return {**out, "error": "; ".join(f"{name}: {err}" for _, _, err, name in fits),
                 "warnings": list(dict.fromkeys(w for f in fits for w in f[1]))}
-    fit, caught, _, name = max(good, key=lambda f: f[0].llf)
+    fit, caught, _, name = max(good, key=lambda f: f[0].llf if np.isfinite(f[0].llf) else -np.inf)
     lo, hi = fit.conf_int().loc["treated"]
+    others = [{"optimizer": o, "llf": float(f.llf) if f is not None else np.nan, "warnings": w, "error": e}
+              for f, w, e, o in fits if o != name]
     return {**out, "effect": float(fit.params["treated"]), "ci_low": float(lo), "ci_high": float(hi),
             "p": float(fit.pvalues["treated"]), "converged": bool(fit.converged), "optimizer": name,
-            "warnings": caught, "variance_components": dict(zip(fit.model.exog_vc.names, map(float, fit.vcomp))),
+            "llf": float(fit.llf), "warnings": caught, "other_fits": others,
+            "variance_components": dict(zip(fit.model.exog_vc.names, map(float, fit.vcomp))),
             "seed_cov": fit.cov_re.to_numpy().tolist()}
 
 
@@ -311,10 +320,6 @@ def _fit_mixed(long, reml, optimizer):
         except (ValueError, np.linalg.LinAlgError, ZeroDivisionError) as e:
             error = f"{type(e).__name__}: {e}"
     return fit, list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught)), error, optimizer
-
-
-def _fail(name, allowed):
-    raise ValueError(f"{name} is required: allowed values are {allowed}")
 
 
 # ---------------------------------------------------------------- formatting
@@ -446,11 +451,10 @@ def design_for_half_width(components: dict, half_width: float | None = None, per
         raise ValueError(f"min_seeds={min_seeds!r}, max_seeds={max_seeds!r}: allowed 2 <= min_seeds <= max_seeds")
     best = None
     for S in range(min_seeds, max_seeds + 1):
-        for K in sorted(items):
-            hw = predicted_half_width(components, S, K, per_language, n_languages, level)
-            if hw <= target and (best is None or (S * K, S) < (best[0] * best[1], best[0])):
-                best = (S, K, hw)
-                break  # larger K only costs more at this S
+        widths = ((K, predicted_half_width(components, S, K, per_language, n_languages, level)) for K in sorted(items))
+        K, hw = next(((K, hw) for K, hw in widths if hw <= target), (None, None))  # fewest items at this S
+        if K is not None and (best is None or S * K < best[0] * best[1]):
+            best = (S, K, hw)
     S, K, hw = best or (np.nan, np.nan, np.nan)
     return {"n_seeds": S, "n_items": K, "half_width": hw, "target": target, "feasible": best is not None,
             "per_language": per_language, "min_seeds": min_seeds}
