@@ -236,8 +236,21 @@ def test_predicted_half_width_matches_simulated_spread():
     _, truth = _gaussian_pilot()
     comps = {**truth, "n_languages": 4}
     means = [_gaussian_pilot(S=10, K=100, rng_seed=r)[0]["diff"].mean() for r in range(1, 121)]
-    predicted_se = inf.predicted_half_width(comps, 10, 100, level=0.95) / 2.262  # t_{9, .975}
+    predicted_se = inf.predicted_half_width(comps, 10, 100, interval="exact") / 2.262  # t_{9, .975}
     assert np.std(means, ddof=1) == pytest.approx(predicted_se, rel=0.25)
+
+
+def test_predicted_pigeonhole_width_matches_bootstrap_interval():
+    """`effect`'s two-way bootstrap (S >= 10) is as wide as predicted, 3 residual copies included."""
+    sd = {"seed": 0.02, "item": 0.03, "seed:item": 0.0, "seed:language": 0.0, "item:language": 0.0, "resid": 0.5}
+    widths = []
+    for r in range(4):
+        pilot, truth = _gaussian_pilot(S=10, K=100, L=1, sd=sd, rng_seed=r)
+        row = inf.effect(pilot, n_boot=1000, random_state=r).iloc[0]
+        widths.append((row.ci_high - row.ci_low) / 2)
+    comps = {**truth, "n_languages": 1}
+    assert np.mean(widths) == pytest.approx(inf.predicted_half_width(comps, 10, 100), rel=0.15)
+    assert np.mean(widths) > 1.3 * inf.predicted_half_width(comps, 10, 100, interval="exact")
 
 
 def test_format_p_and_effect():
@@ -262,6 +275,8 @@ def test_format_p_and_effect():
     (lambda r: inf.contrast_non_english_minus_english(inf.pair(r, "inter-x"), english="eng"), "english"),
     (lambda r: inf.mixed_model(r), "treated"),
     (lambda r: inf.format_p(1.5), "p="),
+    (lambda r: inf.predicted_half_width({}, 10, 100, interval="wald"), "interval"),
+    (lambda r: inf.design_for_half_width({}, 0.02, min_seeds=1), "min_seeds"),
 ])
 def test_bad_inputs_raise_value_error_naming_parameter(call, name):
     with pytest.raises(ValueError, match=name):

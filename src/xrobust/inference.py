@@ -121,9 +121,12 @@ def _interval(total, count, statistic, *, test, bootstrap_min_seeds, n_boot, lev
     The estimate is the mean over seeds of a per-seed value, so every seed (model) counts once.
     Fewer than `bootstrap_min_seeds` seeds: t interval on the per-seed values (df = S - 1).
     Otherwise: two-way cluster ("pigeonhole", Owen 2007) bootstrap that resamples seeds and items
-    independently with replacement. It is conservative: the seed x item residual is counted in
-    both margins, so when that residual dominates (binary outcomes) the interval can be up to
-    sqrt(2) times too wide. p is always the seed-level test (`test`).
+    independently with replacement. It is conservative: its variance is about s2_seed/S +
+    s2_item/K + 3 s2_resid/(S*K) (Owen 2007; checked by simulation) against a true
+    s2_seed/S + s2_item/K + s2_resid/(S*K), so when the seed x item residual dominates (binary
+    outcomes) it is up to sqrt(3) times too wide. The seed t interval instead conditions on the
+    item pool: the spread of seed means does not contain s2_item (the items are shared), so it
+    generalises to new seeds on these items. p is always the seed-level test (`test`).
     """
     n_seeds, n_items = total.shape[:2]
     per_seed = statistic(_seed_group_means(total, count, np.ones((1, n_items))))[0]
@@ -416,33 +419,44 @@ def _effective(components, per_language, n_languages):
             (c["seed:item"] + c["resid"] / L) / c.get("cell_fraction", 1.0))
 
 
-def predicted_half_width(components: dict, n_seeds: int, n_items: int, per_language: bool = False,
-                         n_languages: int | None = None, level: float = 0.95) -> float:
-    """Predicted CI half-width t_{S-1} * sqrt(s2_seed/S + s2_item/K + s2_resid/(S*K)).
+INTERVALS = ("pigeonhole", "exact")
 
-    Why this formula: the mean of the S x K paired differences averages S independent seed
-    effects (variance s2_seed/S), K independent item effects (s2_item/K) and S*K independent
-    seed-by-item residuals (s2_resid/(S*K)); items recur in every seed, so the item term does
-    not shrink with S, and the seed term does not shrink with K. The t quantile with S - 1
-    degrees of freedom matches the seed-level inference (conservative for the bootstrap).
+
+def predicted_half_width(components: dict, n_seeds: int, n_items: int, per_language: bool = False,
+                         n_languages: int | None = None, level: float = 0.95, interval: str = "pigeonhole") -> float:
+    """Predicted CI half-width of the mean effect for S = n_seeds and K = n_items.
+
+    Why the formula Var(mean) = s2_seed/S + s2_item/K + s2_resid/(S*K): the mean of the S x K
+    paired differences averages S independent seed effects, K independent item effects and
+    S*K independent seed-by-item residuals; items recur in every seed, so the item term does not
+    shrink with S, and the seed term does not shrink with K. interval="exact" gives
+    t_{S-1} * sqrt(Var). interval="pigeonhole" (the default: the interval `effect` reports for
+    S >= 10) gives the width the two-way bootstrap will actually produce, z * sqrt(s2_seed/S +
+    s2_item/K + 3 * s2_resid/(S*K)): resampling seeds and items each re-draws the residual, so
+    the bootstrap counts it three times (Owen 2007).
     """
+    if interval not in INTERVALS:
+        raise ValueError(f"interval={interval!r}: allowed values are {INTERVALS}")
     s2_seed, s2_item, s2_resid = _effective(components, per_language, n_languages)
-    var = s2_seed / n_seeds + s2_item / n_items + s2_resid / (n_seeds * n_items)
-    return float(sps.t.ppf((1 + level) / 2, n_seeds - 1) * np.sqrt(var))
+    resid_copies, quantile = (3, sps.norm.ppf((1 + level) / 2)) if interval == "pigeonhole" else \
+        (1, sps.t.ppf((1 + level) / 2, n_seeds - 1))
+    var = s2_seed / n_seeds + s2_item / n_items + resid_copies * s2_resid / (n_seeds * n_items)
+    return float(quantile * np.sqrt(var))
 
 
 def design_for_half_width(components: dict, half_width: float | None = None, per_language: bool = False,
                           n_languages: int | None = None, min_seeds: int = 10, max_seeds: int = 100,
                           items=(50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000),
-                          level: float = 0.95) -> dict:
+                          level: float = 0.95, interval: str = "pigeonhole") -> dict:
     """Smallest design (S seeds, K items) whose predicted half-width is <= `half_width`.
 
     Default target: 0.02 for the overall effect, 0.05 per language. S is at least `min_seeds`
-    (10: the floor below which the two-way bootstrap is not used and seed-level variance is
-    poorly estimated). "Smallest" = fewest attacked (seed, item) units S*K, ties to fewer seeds
-    (a seed is a full training run). Returns S, K, the predicted half-width, and `feasible`
-    (False with NaNs if no design in the grid reaches the target, e.g. when s2_seed alone is too
-    large for `max_seeds`).
+    (10: the floor from which `effect` uses the two-way bootstrap over seeds and items; fewer
+    seeds estimate the seed variance poorly). "Smallest" = fewest attacked (seed, item) units
+    S*K, ties to fewer seeds (a seed is a full training run). K counts items in the attacked
+    pool; `cell_fraction` of the pilot accounts for cells the clean filter empties. Returns S, K,
+    the predicted half-width (see `predicted_half_width`), and `feasible` (False with NaNs if no
+    design in the grid reaches the target, e.g. when s2_seed alone is too large for `max_seeds`).
     """
     target = half_width if half_width is not None else (0.05 if per_language else 0.02)
     if not target > 0:
@@ -451,19 +465,21 @@ def design_for_half_width(components: dict, half_width: float | None = None, per
         raise ValueError(f"min_seeds={min_seeds!r}, max_seeds={max_seeds!r}: allowed 2 <= min_seeds <= max_seeds")
     best = None
     for S in range(min_seeds, max_seeds + 1):
-        widths = ((K, predicted_half_width(components, S, K, per_language, n_languages, level)) for K in sorted(items))
+        widths = ((K, predicted_half_width(components, S, K, per_language, n_languages, level, interval))
+                  for K in sorted(items))
         K, hw = next(((K, hw) for K, hw in widths if hw <= target), (None, None))  # fewest items at this S
         if K is not None and (best is None or S * K < best[0] * best[1]):
             best = (S, K, hw)
     S, K, hw = best or (np.nan, np.nan, np.nan)
     return {"n_seeds": S, "n_items": K, "half_width": hw, "target": target, "feasible": best is not None,
-            "per_language": per_language, "min_seeds": min_seeds}
+            "per_language": per_language, "min_seeds": min_seeds, "interval": interval}
 
 
 def design_table(components: dict, seeds=(10, 15, 20, 30), items=(100, 200, 500, 1000),
-                 n_languages: int | None = None, level: float = 0.95) -> pd.DataFrame:
-    """Predicted 95% CI half-widths, overall and per language, for a few (S, K) options."""
-    return pd.DataFrame([{"n_seeds": S, "n_items": K,
-                          "half_width_overall": predicted_half_width(components, S, K, False, n_languages, level),
-                          "half_width_per_language": predicted_half_width(components, S, K, True, n_languages, level)}
-                         for S in seeds for K in items])
+                 n_languages: int | None = None, level: float = 0.95, interval: str = "pigeonhole") -> pd.DataFrame:
+    """Predicted CI half-widths, overall and per language, for a few (S, K) options."""
+    def width(S, K, per_language):
+        return predicted_half_width(components, S, K, per_language, n_languages, level, interval)
+
+    return pd.DataFrame([{"n_seeds": S, "n_items": K, "half_width_overall": width(S, K, False),
+                          "half_width_per_language": width(S, K, True)} for S in seeds for K in items])
