@@ -219,6 +219,8 @@ def test_design_grows_when_target_shrinks():
     assert narrow["n_seeds"] * narrow["n_items"] > wide["n_seeds"] * wide["n_items"]
     assert narrow["n_seeds"] > wide["n_seeds"] or narrow["n_items"] > wide["n_items"]
     assert inf.design_for_half_width(comps, 0.04, min_seeds=15)["n_seeds"] >= 15
+    costly_seeds = inf.design_for_half_width(comps, 0.02, seed_cost=5000)
+    assert costly_seeds["n_seeds"] < narrow["n_seeds"] and costly_seeds["n_items"] > narrow["n_items"]
     assert narrow["half_width"] <= 0.02
     grid = [(S, K) for S in range(10, 101) for K in (50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000)]
     cheaper = [(S, K) for S, K in grid if S * K < narrow["n_seeds"] * narrow["n_items"]]

@@ -447,13 +447,14 @@ def predicted_half_width(components: dict, n_seeds: int, n_items: int, per_langu
 def design_for_half_width(components: dict, half_width: float | None = None, per_language: bool = False,
                           n_languages: int | None = None, min_seeds: int = 10, max_seeds: int = 100,
                           items=(50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000),
-                          level: float = 0.95, interval: str = "pigeonhole") -> dict:
+                          level: float = 0.95, interval: str = "pigeonhole", seed_cost: float = 0.0) -> dict:
     """Smallest design (S seeds, K items) whose predicted half-width is <= `half_width`.
 
     Default target: 0.02 for the overall effect, 0.05 per language. S is at least `min_seeds`
     (10: the floor from which `effect` uses the two-way bootstrap over seeds and items; fewer
-    seeds estimate the seed variance poorly). "Smallest" = fewest attacked (seed, item) units
-    S*K, ties to fewer seeds (a seed is a full training run). K counts items in the attacked
+    seeds estimate the seed variance poorly). "Smallest" = lowest cost S * (K + seed_cost):
+    attacked (seed, item) units plus `seed_cost` (a training run, in item-attack units) per seed;
+    ties go to fewer seeds. K counts items in the attacked
     pool; `cell_fraction` of the pilot accounts for cells the clean filter empties. Returns S, K,
     the predicted half-width (see `predicted_half_width`), and `feasible` (False with NaNs if no
     design in the grid reaches the target, e.g. when s2_seed alone is too large for `max_seeds`).
@@ -461,6 +462,8 @@ def design_for_half_width(components: dict, half_width: float | None = None, per
     target = half_width if half_width is not None else (0.05 if per_language else 0.02)
     if not target > 0:
         raise ValueError(f"half_width={half_width!r}: allowed values are > 0")
+    if seed_cost < 0:
+        raise ValueError(f"seed_cost={seed_cost!r}: allowed values are >= 0")
     if min_seeds < 2 or max_seeds < min_seeds:
         raise ValueError(f"min_seeds={min_seeds!r}, max_seeds={max_seeds!r}: allowed 2 <= min_seeds <= max_seeds")
     best = None
@@ -468,11 +471,11 @@ def design_for_half_width(components: dict, half_width: float | None = None, per
         widths = ((K, predicted_half_width(components, S, K, per_language, n_languages, level, interval))
                   for K in sorted(items))
         K, hw = next(((K, hw) for K, hw in widths if hw <= target), (None, None))  # fewest items at this S
-        if K is not None and (best is None or S * K < best[0] * best[1]):
+        if K is not None and (best is None or S * (K + seed_cost) < best[0] * (best[1] + seed_cost)):
             best = (S, K, hw)
     S, K, hw = best or (np.nan, np.nan, np.nan)
     return {"n_seeds": S, "n_items": K, "half_width": hw, "target": target, "feasible": best is not None,
-            "per_language": per_language, "min_seeds": min_seeds, "interval": interval}
+            "per_language": per_language, "min_seeds": min_seeds, "interval": interval, "seed_cost": seed_cost}
 
 
 def design_table(components: dict, seeds=(10, 15, 20, 30), items=(100, 200, 500, 1000),
