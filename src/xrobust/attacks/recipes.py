@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from ..params import check_choice, check_number
+from ..params import RECIPES, check_choice, check_number
 from ..textattack_offline import import_textattack
 from ..training import encode
 from ..data import Example
@@ -24,8 +24,6 @@ from textattack.constraints.semantics.sentence_encoders import SentenceEncoder  
 from textattack.goal_functions import UntargetedClassification  # noqa: E402
 from textattack.models.wrappers import ModelWrapper  # noqa: E402
 from textattack.search_methods import GreedyWordSwapWIR  # noqa: E402
-
-RECIPES = ("char", "embedding", "codeswitch")
 
 
 class BatchedModelWrapper(ModelWrapper):
