@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from xrobust import experiment
 from xrobust.params import (STEP_NOTEBOOKS, STEPS, AttackParams, IntermediateParams, TargetParams, check_config,
-                            config_params, resolve_precision)
+                            config_conditions, config_params, resolve_precision)
 from xrobust.tasks import TASKS, get_task
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,12 +93,18 @@ def test_workflow_passes_only_notebook_parameters(path, tmp_path):
     """What papermill injects is a parameter of the notebook and valid for its step (an unknown
     key would be injected and silently ignored)."""
     commands = _workflow_commands(path, tmp_path)
-    assert commands
+    conditions = set()
     for cmd in commands:
         notebook = cmd[cmd.index("--no-progress-bar") + 1]
         values = yaml.safe_load(cmd[cmd.index("-y") + 1])
         assert set(values) <= set(papermill.inspect_notebook(str(ROOT / notebook)))
         STEP_NOTEBOOKS[notebook].build(**values)
+        if notebook.endswith("02_target.ipynb"):
+            conditions.add(values["condition"])
+            if values["condition"] == "multilingual":
+                assert values["train_languages"] == yaml.safe_load(path.read_text())["languages"]
+    # one target job per listed condition
+    assert conditions == set(config_conditions(yaml.safe_load(path.read_text())))
 
 
 # --- bad values: generated from each field's type and range ---

@@ -2,7 +2,9 @@
 
     intermediate: encoder -> English intermediate task           (checkpoint, result JSON)
     target:       encoder [-> intermediate ckpt] -> target task  (checkpoint, per-language clean accuracy)
+                  in one language (direct, intermediate) or several (multilingual)
     attack:       target checkpoint x recipes x languages        (per-language robustness rows)
+                  on one fixed pool of cleaned parallel test items (xrobust.pool)
 
 Every step validates all parameters before computing, skips work whose result file is
 complete, and writes results atomically with provenance.
@@ -15,9 +17,10 @@ from pathlib import Path
 import torch
 
 from . import io
-from .data import load_examples
+from .data import load_examples, load_multilingual
 from .models import CorruptCheckpoint, EncoderClassifier, checkpoint_meta, checkpoint_ok, load_encoder, pick_device
 from .params import AttackParams, IntermediateParams, TargetParams, resolve_precision
+from .pool import attack_pool
 from .provenance import provenance
 from .tasks import get_task
 from .training import TrainConfig, evaluate, set_seed, train
@@ -71,7 +74,8 @@ def run_intermediate(*args, **kwargs) -> dict:
 
 
 def run_target(*args, **kwargs) -> dict:
-    """Fine-tune on the target task in `train_language`; evaluate zero-shot on `languages`.
+    """Fine-tune on the target task in `train_languages` (one, or several for the multilingual
+    condition); evaluate on `languages` (zero-shot where not trained on).
     The checkpoint goes to `out_dir/checkpoint`, the result JSON to `result_path`.
     Takes a `TargetParams` or its fields as keyword arguments."""
     p = TargetParams.build(*args, **kwargs)
@@ -86,8 +90,12 @@ def run_target(*args, **kwargs) -> dict:
     config = {"step": "target", **p.result_config(), "intermediate_task": inter_task, **cfg.as_dict()}
     if (old := _reuse(result_path, out / "checkpoint", config)) is not None:
         return old
-    train_ex = load_examples(t, p.train_language, "train", max_examples=p.max_train_examples,
-                             max_words=p.max_words)
+    # the multilingual set has as many examples (hence steps) as a one-language set
+    shares = load_multilingual(t, p.train_languages, "train", p.max_train_examples, max_words=p.max_words) \
+        if p.condition == "multilingual" else \
+        {p.train_languages[0]: load_examples(t, p.train_languages[0], "train", max_examples=p.max_train_examples,
+                                             max_words=p.max_words)}
+    train_ex = [e for share in shares.values() for e in share]
     set_seed(p.seed)  # the new head's initialisation depends on it
     if p.condition == "intermediate":
         clf, tokenizer, meta = EncoderClassifier.load(p.intermediate_checkpoint)
@@ -103,9 +111,11 @@ def run_target(*args, **kwargs) -> dict:
     for lang in p.languages:
         ex = load_examples(t, lang, "test", max_examples=p.max_eval_examples, max_words=p.max_words)
         m = evaluate(clf, tokenizer, ex, dev, max_length=p.max_length, precision=cfg.precision)
-        rows.append({"language": lang, "n": m["n"], "accuracy": m["accuracy"], "macro_f1": m["macro_f1"]})
+        rows.append({"language": lang, "n": m["n"], "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
+                     "zero_shot": lang not in p.train_languages, "original": lang == t.original_language})
     clf.save(out / "checkpoint", base_model=p.model,
              extra={"task": p.task, "seed": p.seed, "condition": p.condition, "intermediate_task": inter_task})
+    stats["examples_per_language"] = {lang: len(share) for lang, share in shares.items()}
     result = {"config": config, "train": stats, "per_language": rows, "provenance": provenance(config, dev)}
     io.write_json(result_path, result)
     return result
@@ -121,10 +131,16 @@ def run_attack(*args, **kwargs) -> dict:
     p.check_task(t)
     dev = pick_device(p.device)
     precision = resolve_precision(p.precision, dev)
-    from .attacks.recipes import BatchedModelWrapper, EncoderSimilarity, build
+    from .attacks.recipes import BatchedModelWrapper, EncoderSimilarity, build, recipe_applies
     from .attacks.run import attack_examples, summarize
 
     languages, recipes, seed = p.languages, p.recipes, p.seed
+    pairs = [(l, r) for r in recipes for l in languages if recipe_applies(r, l)]
+    not_applicable = [{"language": l, "recipe": r, "reason": "code-switching into English is undefined for English"}
+                      for r in recipes for l in languages if not recipe_applies(r, l)]
+    # the same items in every language, seed and condition (see xrobust.pool)
+    pool = attack_pool(t, p.n_examples, p.max_words, p.pool_seed)
+    pool_info = {**pool.report, "positions": pool.positions, "uids": pool.uids(t.source_language)}
     config = {"step": "attack", **p.result_config(), "checkpoint": str(p.checkpoint), "checkpoint_meta": meta,
               "precision": precision}
     out = Path(p.out_path)
@@ -136,18 +152,17 @@ def run_attack(*args, **kwargs) -> dict:
                 done = {(r["language"], r["recipe"]): r for r in prev["rows"]}
         except io.CorruptResult:
             pass  # unreadable partial file: recompute
-    todo = [(l, r) for r in recipes for l in languages if (l, r) not in done]
+    todo = [pair for pair in pairs if pair not in done]
     if todo:
         model, tokenizer, _ = EncoderClassifier.load(p.checkpoint, device=dev)
         wrapper = BatchedModelWrapper(model, tokenizer, dev, p.batch_size, p.max_length, precision)
         sim = None
-        if any(r != "char" for r in recipes):
+        if any(r != "char" for _, r in todo):
             sim_encoder, sim_tok = load_encoder(p.similarity_model)
             sim = EncoderSimilarity(sim_encoder, sim_tok, device=dev, max_length=p.max_length)
         columns = ("premise", "hypothesis") if t.text_fields and len(t.text_fields) == 2 else ("text",)
         for lang, recipe in todo:
-            # the same items in every language (a fixed subset of the evaluation items)
-            chosen = load_examples(t, lang, "test", max_examples=p.n_examples, max_words=p.max_words, data_seed=seed)
+            chosen = pool.examples(lang)
             attack = build(recipe, wrapper, lang, tokenizer=tokenizer, similarity=sim,
                            embeddings=model.encoder.get_input_embeddings().weight, columns=columns,
                            max_perturbed=p.max_perturbed, query_budget=p.query_budget, seed=seed, device=dev)
@@ -155,16 +170,17 @@ def run_attack(*args, **kwargs) -> dict:
             records = attack_examples(attack, chosen, columns=columns, progress=p.progress,
                                       desc=f"{recipe} {lang}")
             seconds = time.perf_counter() - t0
-            done[(lang, recipe)] = {"language": lang, "recipe": recipe, **summarize(records),
+            done[(lang, recipe)] = {"language": lang, "recipe": recipe, "original": lang == t.original_language,
+                                    **summarize(records),
                                     "seconds": round(seconds, 2),
                                     "examples_per_s": round(len(records) / seconds, 3) if seconds else None,
                                     "records": records}
-            io.write_json(out, {"config": config, "rows": list(done.values()), "complete": False,
-                                "provenance": provenance(config, dev)})
+            io.write_json(out, {"config": config, "rows": list(done.values()), "complete": False, "pool": pool_info,
+                                "not_applicable": not_applicable, "provenance": provenance(config, dev)})
         del model
         if dev.type == "cuda":
             torch.cuda.empty_cache()
-    result = {"config": config, "rows": [done[(l, r)] for r in recipes for l in languages], "complete": True,
-              "provenance": provenance(config, dev)}
+    result = {"config": config, "rows": [done[pair] for pair in pairs], "complete": True, "pool": pool_info,
+              "not_applicable": not_applicable, "provenance": provenance(config, dev)}
     io.write_json(out, result)
     return result

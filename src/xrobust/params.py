@@ -17,7 +17,7 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 
 PRECISIONS = ("auto", "fp32", "bf16")
 DEVICES = ("auto", "cpu", "cuda")  # and cuda:N
-CONDITIONS = ("direct", "intermediate")
+CONDITIONS = ("direct", "intermediate", "multilingual")
 RECIPES = ("char", "embedding", "codeswitch")
 OFFLINE_MODEL = "e5-small-offline"  # e5_offline.OFFLINE_MODEL_NAME, without importing torch here
 MAX_SEED = 2**31 - 1
@@ -271,14 +271,14 @@ class TargetParams(TrainingParams):
 
     model: str = param(OFFLINE_MODEL, f"Encoder to start from (condition 'direct'): {OFFLINE_MODEL!r}, a Hugging Face model id or a local folder; the intermediate checkpoint must come from the same one.")
     task: str = param("multiemo", "Target task (a runnable task of xrobust.tasks).")
-    condition: str = param("direct", "'direct': the pretrained encoder; 'intermediate': the encoder of an intermediate checkpoint.",
+    condition: str = param("direct", "'direct': the pretrained encoder, trained in one language; 'intermediate': the encoder of an intermediate checkpoint, trained in one language; 'multilingual': the pretrained encoder, trained in several languages.",
                            choices=CONDITIONS)
     intermediate_checkpoint: str = param("", "Checkpoint folder of step 1; required for condition 'intermediate', empty otherwise.",
                                          optional=True)
     languages: list[str] = param(["en", "de", "es", "fr", "it", "ja", "nl", "pl", "pt", "ru", "zh"],
                                  "Languages to evaluate on (test split).", choices=_task_languages)
-    train_language: str = param("en", "Language of the training data; the other languages are zero-shot.",
-                                choices=_task_languages)
+    train_languages: list[str] = param(["en"], "Languages of the training data: one for 'direct' and 'intermediate' (the others are zero-shot), at least two for 'multilingual' (equal shares of max_train_examples).",
+                                       choices=_task_languages)
     out_dir: str = param("runs/scratch/target", "Folder for the checkpoint (and result.json unless 'result_path' is set).",
                          affects_result=False)
     result_path: str = param("", "Where to write the result JSON; empty: out_dir/result.json.", optional=True,
@@ -295,6 +295,14 @@ class TargetParams(TrainingParams):
         if self.condition != "intermediate" and self.intermediate_checkpoint:
             raise ValueError(f"invalid 'intermediate_checkpoint': {self.intermediate_checkpoint!r}; must be "
                              f"empty when 'condition' is {self.condition!r}")
+        multilingual = self.condition == "multilingual"
+        if multilingual != (len(self.train_languages) > 1):
+            raise ValueError(f"invalid 'train_languages': {self.train_languages}; condition {self.condition!r} "
+                             + ("trains on at least two languages" if multilingual else
+                                "trains on one language (the others are zero-shot)"))
+        if self.max_train_examples < len(self.train_languages):
+            raise ValueError(f"invalid 'max_train_examples': {self.max_train_examples}; at least one example "
+                             f"per training language ({len(self.train_languages)})")
 
 
 @dataclass
@@ -304,11 +312,12 @@ class AttackParams(Params):
     checkpoint: str = param("runs/scratch/target/checkpoint", "Target checkpoint folder (from step 2).")
     out_path: str = param("runs/scratch/attack.json", "Result JSON (resumed if it holds a partial run of the same configuration).",
                           affects_result=False)
-    languages: list[str] = param(["de", "es", "fr", "ru", "zh"], "Languages to attack (languages of the checkpoint's task).")
+    languages: list[str] = param(["en", "de", "es", "fr", "ru", "zh"], "Languages to attack (languages of the checkpoint's task; English is the reference).")
     recipes: list[str] = param(["char", "codeswitch"], "Attack recipes: 'char', 'embedding', 'codeswitch'.",
                                choices=RECIPES)
-    n_examples: int = param(20, "Number of test items attacked in each language (the same items in every language).",
+    n_examples: int = param(20, "Number of test items attacked, the same items in every language, seed and condition.",
                             low=1, high=10**6)
+    pool_seed: int = _seed("Seed of the draw of the attacked items from the cleaned test split (not a training seed).")
     max_words: int = _max_words()
     seed: int = _seed("Random seed of the attack's transformations.")
     max_perturbed: float = param(0.25, "Largest fraction of words an attack may change.", low=0.01, high=1.0)
@@ -325,11 +334,13 @@ class AttackParams(Params):
 
     def check_task(self, task) -> None:
         """Checks that need the checkpoint's task (read from the checkpoint, before any model load)."""
-        from .attacks.recipes import check_recipe_language
+        from .attacks.recipes import check_recipe_language, recipe_applies
 
         self.languages = check_list("languages", self.languages, task.languages)
         for recipe in self.recipes:
             for lang in self.languages:
+                if not recipe_applies(recipe, lang):
+                    continue  # recorded as not applicable in the result
                 try:
                     check_recipe_language(recipe, lang)
                 except ValueError as e:
@@ -349,6 +360,8 @@ def config_params(config: dict, step: str, **job) -> dict:
     out = {k: config[k] for k in ("model", "device", "precision") if k in config and k in names}
     if step == "target":
         out.update(task=config["target_task"], languages=config["languages"])
+        if job.get("condition") == "multilingual":
+            out["train_languages"] = config["languages"]  # the multilingual condition trains in all of them
     train = config.get("train") or {}
     out.update({k: v for k, v in train.items() if k in INPUT_SETTINGS} if step == "attack" else train)
     out.update(config.get(step) or {})
@@ -359,10 +372,21 @@ def config_params(config: dict, step: str, **job) -> dict:
     return {**out, **job}
 
 
+def config_conditions(config: dict) -> list[str]:
+    """The conditions a workflow config runs (`conditions`; default: direct and intermediate)."""
+    try:
+        return check_list("conditions", config.get("conditions", ["direct", "intermediate"]), CONDITIONS)
+    except ValueError as e:
+        raise ValueError(f"config {config.get('name')!r}: {e}") from None
+
+
 def check_config(config: dict) -> None:
     """Validate every key and value of a workflow config before any job runs."""
+    conditions = config_conditions(config)
     jobs = [("intermediate", {"task": t}) for t in config.get("intermediate_tasks") or []]
-    for step, job in jobs + [("target", {}), ("attack", {})]:
+    jobs += [("target", {"condition": c, **({"intermediate_checkpoint": "<step 1 checkpoint>"} if c == "intermediate" else {})})
+             for c in conditions]
+    for step, job in jobs + [("attack", {})]:
         try:
             STEPS[step].build(**config_params(config, step, **job))
         except ValueError as e:

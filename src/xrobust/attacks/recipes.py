@@ -97,6 +97,11 @@ def build(recipe: str, model_wrapper, language: str, *, tokenizer=None, embeddin
     return Attack(goal, constraints, transformation, search)
 
 
+def recipe_applies(recipe: str, language: str) -> bool:
+    """Code-switching replaces words with their English translations: undefined for English."""
+    return not (recipe == "codeswitch" and language == "en")
+
+
 def check_recipe_language(recipe: str, language: str) -> None:
     """Fail before any compute when a recipe cannot serve a language."""
     check_choice("recipe", recipe, RECIPES)
