@@ -106,9 +106,13 @@ def get_task(name: str) -> Task:
 
 
 def check_runnable(name: str) -> Task:
-    task = get_task(name)
+    from . import offline_data  # noqa: F401  (registers the tasks that ship in packages)
+
+    ok = [t.name for t in TASKS.values() if t.runnable]
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; allowed values for 'task': {allowed(ok)}")
+    task = TASKS[name]
     if not task.runnable:
-        ok = [t.name for t in TASKS.values() if t.runnable]
         raise ValueError(f"task {name!r} ({task.kind}) cannot be trained/attacked by this package: "
                          f"{task.note} Allowed values for 'task': {allowed(ok)}")
     return task
