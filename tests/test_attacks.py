@@ -111,3 +111,24 @@ def test_attack_runs_with_network_disabled(target_ckpt, tmp_path):
                          env={**__import__("os").environ})
     assert out.returncode == 0, out.stderr[-2000:]
     assert "OK 4" in out.stdout
+
+
+def test_fixed_pool_with_english_as_reference(target_ckpt, tiny_model_dir, tmp_path):
+    """Same items in every language, recipe and training seed; code-switching skips English, on record."""
+    kw = dict(n_examples=3, device="cpu", progress=False)
+    res = experiment.run_attack(target_ckpt, str(tmp_path / "p.json"), languages=["en", "de"],
+                                recipes=["char", "codeswitch"], **kw)
+    assert [(r["language"], r["recipe"]) for r in res["rows"]] == [("en", "char"), ("de", "char"), ("de", "codeswitch")]
+    assert [(x["language"], x["recipe"]) for x in res["not_applicable"]] == [("en", "codeswitch")]
+    uids = res["pool"]["uids"]
+    assert len(uids) == 3 and all([rec["uid"] for rec in row["records"]] == uids for row in res["rows"])
+    assert res["pool"]["original_language"] == "pl" and res["pool"]["kept"] == 8
+    # a model trained with another seed is attacked on the same items
+    experiment.run_target(model=tiny_model_dir, task="multiemo", out_dir=str(tmp_path / "t1"), languages=["en"],
+                          max_train_examples=16, epochs=1.0, batch_size=8, lr=1e-3, device="cpu", seed=1)
+    other = experiment.run_attack(str(tmp_path / "t1" / "checkpoint"), str(tmp_path / "s.json"), languages=["ru"],
+                                  recipes=["char"], seed=1, **kw)
+    assert [rec["uid"] for rec in other["rows"][0]["records"]] == uids
+    moved = experiment.run_attack(target_ckpt, str(tmp_path / "q.json"), languages=["de"], recipes=["char"],
+                                  pool_seed=1, n_examples=3, device="cpu", progress=False)
+    assert moved["pool"]["pool_seed"] == 1 and moved["config"]["pool_seed"] == 1

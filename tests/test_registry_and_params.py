@@ -25,7 +25,7 @@ def test_non_classification_task_is_refused_clearly():
         check_runnable("xquad")
 
 
-@pytest.mark.parametrize("field,value,msg", [("lr", "3e-5", "expected a number"), ("lr", 1.0, "allowed range"),
+@pytest.mark.parametrize("field,value,msg", [("lr", "3e-5", "expected a finite number"), ("lr", 1.0, "allowed range"),
                                              ("batch_size", 0, "allowed range"), ("epochs", -1, "allowed range"),
                                              ("batch_size", 2.5, "integer"), ("precision", "fp8", "allowed values")])
 def test_bad_training_parameters(field, value, msg):

@@ -22,6 +22,7 @@ def test_tiny_train_eval_and_determinism(tiny_model_dir, fixture_data, tmp_path)
     assert {k: v for k, v in a["train"].items() if k not in timing} == \
         {k: v for k, v in b["train"].items() if k not in timing}
     assert a["config"] == b["config"] and a["provenance"] == b["provenance"]
+    assert a["config"]["precision"] == "fp32"  # 'auto' is stored as what ran on this device
 
 
 def test_intermediate_then_target_keeps_encoder(tiny_model_dir, fixture_data, tmp_path):
@@ -41,7 +42,7 @@ def test_intermediate_then_target_keeps_encoder(tiny_model_dir, fixture_data, tm
 def test_condition_checks_before_compute(tiny_model_dir, tmp_path):
     with pytest.raises(ValueError, match="'condition'.*allowed values: direct, intermediate"):
         _target(tiny_model_dir, tmp_path, "x", condition="both")
-    with pytest.raises(ValueError, match="'intermediate_checkpoint' is required"):
+    with pytest.raises(ValueError, match="invalid 'intermediate_checkpoint': required when 'condition' is 'intermediate'"):
         _target(tiny_model_dir, tmp_path, "x", condition="intermediate")
 
 

@@ -110,6 +110,41 @@ def load_examples(task: str | Task, lang: str, split: str, data_dir: str | Path 
     return subsample(examples, max_examples, data_seed)
 
 
+def check_parallel(split: str, by_language: dict[str, list[Example]]) -> int:
+    """Number of items of a parallel split: the same length and the same label at each position
+    in every language (hub copies name items per language, so ids are not compared)."""
+    sizes = {lang: len(exs) for lang, exs in by_language.items()}
+    if len(set(sizes.values())) != 1:
+        raise ValueError(f"the {split} split is not parallel across languages (sizes {sizes})")
+    (first_lang, first), *others = by_language.items()
+    for lang, exs in others:
+        bad = next((i for i, (a, b) in enumerate(zip(first, exs)) if a.label != b.label), None)
+        if bad is not None:
+            raise ValueError(f"the {split} split is not parallel: item {bad} has another label in {lang!r} "
+                             f"than in {first_lang!r}")
+    return len(first)
+
+
+def load_multilingual(task: str | Task, languages, split: str, max_examples: int, max_words: int | None = None,
+                      data_seed: int = 0) -> dict[str, list[Example]]:
+    """`max_examples` items of a parallel split, each in one of `languages`, with equal shares
+    (counts differ by at most one), as {language: its share}. The items are those a
+    one-language run draws with the same arguments; a seeded shuffle assigns each to a language.
+
+    Each item appears in one language only (rather than in every language): the set then has as
+    many distinct items, with the same content and labels, as the English-only training set and
+    differs from it only in language, which is what the multilingual condition is compared on.
+    The same items in every language would cut the distinct items to max_examples / len(languages)."""
+    task = get_task(task) if isinstance(task, str) else task
+    languages = list(languages)
+    per_language = {lang: load_examples(task, lang, split, max_examples=max_examples, max_words=max_words,
+                                        data_seed=data_seed) for lang in languages}
+    n = check_parallel(split, per_language)
+    order = np.random.default_rng(data_seed).permutation(n)
+    language_of = {int(i): languages[k % len(languages)] for k, i in enumerate(order)}
+    return {lang: [per_language[lang][i] for i in range(n) if language_of[i] == lang] for lang in languages}
+
+
 def _load_all(task: Task, lang: str, split: str, data_dir, hub_path) -> list[Example]:
     check_languages(task, [lang])
     if split not in SPLITS:

@@ -16,6 +16,7 @@ from torch import nn
 
 from .e5_offline import OFFLINE_MODEL_NAME, offline_model_dir
 from .io import atomic_write_text, file_sha256
+from .params import check_device
 
 POOLINGS = ("mean", "cls")
 
@@ -146,9 +147,7 @@ def checkpoint_ok(ckpt_dir: Path) -> bool:
 
 
 def pick_device(device: str = "auto") -> torch.device:
-    allowed = ("auto", "cpu", "cuda")
-    if device not in allowed and not str(device).startswith("cuda:"):
-        raise ValueError(f"unknown device {device!r}; allowed values for 'device': {', '.join(allowed)}, cuda:N")
+    check_device(device)
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if str(device).startswith("cuda") and not torch.cuda.is_available():

@@ -32,8 +32,9 @@ BIGBENCH = ("bigbench", "1.0.0")
 VADER = ("vadersentiment", "3.3.2")
 
 register(Task("multiemo", "classification", MULTIEMO_LANGS, "accuracy", labels=MULTIEMO_LABELS,
-              offline="bigbench", runnable=True,
-              note="MultiEmo sentences (BIG-bench copy); non-English and English are translations of Polish."))
+              offline="bigbench", runnable=True, original_language="pl",
+              note="MultiEmo sentences (BIG-bench copy). Polish is the original language; English and "
+                   "the other languages are machine translations of it."))
 register(Task("vitaminc", "classification", ("en",), "accuracy", labels=("True", "False", "Neither"),
               offline="bigbench", runnable=True, note="VitaminC fact verification (BIG-bench copy)."))
 register(Task("movie_sentiment", "classification", ("en",), "accuracy", labels=("negative", "positive"),

@@ -1,8 +1,29 @@
-"""Parameter checks that run before any compute, with messages that name the parameter."""
+"""Parameters of the three experiment steps, each declared once, and their checks.
+
+A step's dataclass (`IntermediateParams`, `TargetParams`, `AttackParams`) is the single
+source of its parameters: `experiment.run_*` takes it (or the same keyword arguments), the
+notebooks' parameters cells list the same names, types, defaults and help texts, and the
+step sections of configs/*.yaml use its field names (tests/test_params.py checks all three).
+`validate()` checks every field before any model or data is loaded and raises a ValueError
+that names the parameter and what it allows.
+"""
 from __future__ import annotations
 
+import math
 import numbers
+import re
+import typing
+from dataclasses import MISSING, dataclass, field, fields, replace
 
+PRECISIONS = ("auto", "fp32", "bf16")
+DEVICES = ("auto", "cpu", "cuda")  # and cuda:N
+CONDITIONS = ("direct", "intermediate", "multilingual")
+RECIPES = ("char", "embedding", "codeswitch")
+OFFLINE_MODEL = "e5-small-offline"  # e5_offline.OFFLINE_MODEL_NAME, without importing torch here
+MAX_SEED = 2**31 - 1
+
+
+# --- checkers: each returns the (normalised) value or raises a ValueError naming the parameter ---
 
 def check_choice(name: str, value, allowed) -> object:
     allowed = list(allowed)
@@ -12,23 +33,378 @@ def check_choice(name: str, value, allowed) -> object:
 
 
 def check_number(name: str, value, low=None, high=None, integer=False):
-    kind = "an integer" if integer else "a number"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
-            (integer and not float(value).is_integer()):
-        raise ValueError(f"invalid {name!r}: {value!r} ({type(value).__name__}); expected {kind}"
-                         + (f" in [{low}, {high}]" if low is not None and high is not None else ""))
+    """A finite real number (an integer if `integer`; an integral float such as 2.0 counts) in
+    [low, high]. Bools, strings, None, NaN and infinities are refused."""
+    kind = "an integer" if integer else "a finite number"
+    span = f" in [{low}, {high}]" if low is not None and high is not None else ""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if ok and not isinstance(value, numbers.Integral):
+        ok = math.isfinite(value) and (not integer or float(value).is_integer())
+    if not ok:
+        raise ValueError(f"invalid {name!r}: {value!r} ({type(value).__name__}); expected {kind}{span}")
     if (low is not None and value < low) or (high is not None and value > high):
         raise ValueError(f"invalid {name!r}: {value!r}; allowed range: [{low}, {high}]")
+    return int(value) if integer else float(value)
+
+
+def check_text(name: str, value, allowed=None, optional=False) -> str:
+    """A non-empty string (or, if `optional`, "" / None, both meaning 'none')."""
+    if optional and (value is None or value == ""):
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"invalid {name!r}: {value!r}; expected a non-empty string"
+                         + (f", one of: {', '.join(map(str, allowed))}" if allowed else "")
+                         + (" (or empty for none)" if optional else ""))
+    if allowed is not None:
+        check_choice(name, value, allowed)
     return value
 
 
 def check_list(name: str, value, allowed=None) -> list:
+    """A non-empty list of distinct non-empty strings (a single string counts as a list of one)."""
     items = [value] if isinstance(value, str) else value
-    if not isinstance(items, (list, tuple)) or not items:
-        raise ValueError(f"invalid {name!r}: {value!r}; expected a non-empty list"
-                         + (f" of: {', '.join(map(str, allowed))}" if allowed else ""))
+    what = f"a non-empty list of distinct strings{' from: ' + ', '.join(map(str, allowed)) if allowed else ''}"
+    if not isinstance(items, (list, tuple)) or not items or \
+            not all(isinstance(v, str) and v.strip() for v in items) or len(set(items)) != len(items):
+        raise ValueError(f"invalid {name!r}: {value!r}; expected {what}")
     if allowed is not None:
         bad = [v for v in items if v not in allowed]
         if bad:
             raise ValueError(f"invalid {name!r}: {bad}; allowed values: {', '.join(map(str, allowed))}")
     return list(items)
+
+
+def check_bool(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"invalid {name!r}: {value!r} ({type(value).__name__}); expected true or false")
+    return value
+
+
+def check_device(value) -> str:
+    """'auto', 'cpu', 'cuda' or 'cuda:N' (whether a GPU is visible is checked by models.pick_device)."""
+    if not isinstance(value, str) or not (value in DEVICES or re.fullmatch(r"cuda:\d+", value)):
+        raise ValueError(f"invalid 'device': {value!r}; allowed values: {', '.join(DEVICES)}, cuda:N")
+    return value
+
+
+def check_model(name: str, value) -> str:
+    """A model name or folder; a path that does not exist is refused here, a hub id when loading."""
+    check_text(name, value)
+    if value != OFFLINE_MODEL:
+        from .models import resolve_model
+
+        try:
+            resolve_model(value)
+        except ValueError as e:
+            raise ValueError(f"invalid {name!r}: {e}") from None
+    return value
+
+
+def resolve_precision(precision: str, device) -> str:
+    """The numeric format a run really uses ('auto' is bf16 on CUDA, fp32 elsewhere), so that
+    stored configurations say what was computed."""
+    check_choice("precision", precision, PRECISIONS)
+    if precision != "auto":
+        return precision
+    return "bf16" if getattr(device, "type", str(device)).startswith("cuda") else "fp32"
+
+
+# --- declaring fields ---
+
+def param(default, help: str, *, low=None, high=None, choices=None, optional=False,
+          affects_result=True):
+    """A parameter with its help text and range, in the style of transformers' argument dataclasses.
+    `choices` may be a function of the parameters (e.g. the languages of the chosen task);
+    `affects_result=False` marks where-to/how-fast settings that a stored configuration leaves out."""
+    meta = {"help": help, "low": low, "high": high, "choices": choices, "optional": optional,
+            "affects_result": affects_result}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _epochs(default: float):
+    return param(default, "Passes over the training set (fractions allowed: steps are ceil(examples / batch_size) x epochs).",
+                 low=0.01, high=100)
+
+
+def _seed(help="Random seed of training (head initialisation, batch order, dropout).", default=0):
+    return param(default, help, low=0, high=MAX_SEED)
+
+
+def _max_words():
+    return param(40, "Keep only items whose English text has at most this many words (the same items in every language).",
+                 low=1, high=100_000)
+
+
+def _max_length():
+    return param(128, "Maximum number of tokens per input; longer inputs are truncated.", low=8, high=4096)
+
+
+def _device():
+    return param("auto", "'auto' (a GPU if one is visible), 'cpu', 'cuda' or 'cuda:N'.", affects_result=False)
+
+
+def _precision():
+    return param("auto", "Numeric format: 'auto' (bf16 on a GPU, fp32 on CPU), 'fp32' or 'bf16'; results record the resolved one.",
+                 choices=PRECISIONS)
+
+
+def _max_examples(default: int, what: str):
+    return param(default, f"Number of {what} examples, a fixed random subset (more than the split holds: all of it).",
+                 low=1, high=10**8)
+
+
+def _field_kind(cls, name: str):
+    return typing.get_type_hints(cls)[name]
+
+
+def check_field(name: str, value, kind, meta: dict):
+    if kind is bool:
+        return check_bool(name, value)
+    if kind in (int, float):
+        return check_number(name, value, meta["low"], meta["high"], integer=kind is int)
+    if kind is str:
+        if name == "device":
+            return check_device(value)
+        return check_text(name, value, meta["choices"], optional=meta["optional"])
+    if typing.get_origin(kind) is list:
+        return check_list(name, value, meta["choices"])
+    raise TypeError(f"no check for parameter {name!r} of type {kind}")
+
+
+class Params:
+    """Behaviour shared by the parameter dataclasses."""
+
+    @classmethod
+    def build(cls, *args, **kwargs):
+        """Validated parameters from an instance of `cls` or from the same positional/keyword arguments."""
+        if len(args) == 1 and not kwargs and isinstance(args[0], cls):
+            return replace(args[0]).validate()
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(kwargs) - set(names))
+        if unknown or len(args) > len(names):
+            raise ValueError(f"unknown parameter(s) {unknown or list(args[len(names):])} for "
+                             f"{cls.__name__}; allowed parameters: {', '.join(names)}")
+        return cls(*args, **kwargs).validate()
+
+    @classmethod
+    def from_namespace(cls, namespace: dict):
+        """Parameters from a notebook's variables (its parameters cell, after papermill's injection)."""
+        missing = [f.name for f in fields(cls) if f.name not in namespace]
+        if missing:
+            raise ValueError(f"the parameters cell lacks {missing} (fields of {cls.__name__})")
+        return cls(**{f.name: namespace[f.name] for f in fields(cls)})
+
+    def validate(self):
+        """Check and normalise every field, then the rules that tie fields together."""
+        for f in fields(self):  # in declaration order: a field's allowed values may depend on earlier ones
+            meta = dict(f.metadata)
+            if callable(meta["choices"]):
+                meta["choices"] = meta["choices"](self)
+            setattr(self, f.name, check_field(f.name, getattr(self, f.name), _field_kind(type(self), f.name), meta))
+        self.check_together()
+        return self
+
+    def check_together(self) -> None:
+        """Rules that involve several fields or the task registry (overridden by the steps)."""
+
+    def result_config(self) -> dict:
+        """The fields that determine the result (not where it is written or on which device)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata["affects_result"]}
+
+    @classmethod
+    def defaults(cls) -> dict:
+        return {f.name: f.default if f.default is not MISSING else f.default_factory() for f in fields(cls)}
+
+    @classmethod
+    def help(cls) -> dict:
+        return {f.name: f.metadata["help"] for f in fields(cls)}
+
+
+def _check_runnable(task: str):
+    from .tasks import check_runnable
+
+    return check_runnable(task)
+
+
+def _task_languages(p) -> tuple[str, ...]:
+    return _check_runnable(p.task).languages
+
+
+@dataclass
+class TrainingParams(Params):
+    """What the training loop consumes; shared by the intermediate and the target step."""
+
+    seed: int = _seed()
+    lr: float = param(3e-5, "Peak learning rate of AdamW (linear warm-up, then linear decay).", low=1e-7, high=1e-2)
+    epochs: float = _epochs(2.0)
+    batch_size: int = param(32, "Training examples per optimisation step.", low=1, high=4096)
+    max_length: int = _max_length()
+    precision: str = _precision()
+
+
+@dataclass
+class IntermediateParams(TrainingParams):
+    """Step 1: fine-tune the encoder on an English intermediate task."""
+
+    model: str = param(OFFLINE_MODEL, f"Encoder to start from: {OFFLINE_MODEL!r}, a Hugging Face model id or a local folder.")
+    task: str = param("vitaminc", "English intermediate task (a runnable task of xrobust.tasks).")
+    out_dir: str = param("runs/scratch/intermediate", "Folder for the checkpoint and result.json.",
+                         affects_result=False)
+    epochs: float = _epochs(1.0)
+    max_words: int = _max_words()
+    max_train_examples: int = _max_examples(1000, "training")
+    max_eval_examples: int = _max_examples(300, "validation")
+    device: str = _device()
+
+    def check_together(self) -> None:
+        check_model("model", self.model)
+        task = _check_runnable(self.task)
+        if "en" not in task.languages:
+            raise ValueError(f"invalid 'task': {self.task!r} has no English data; intermediate tasks are English")
+
+
+@dataclass
+class TargetParams(TrainingParams):
+    """Step 2: fine-tune on the target task and evaluate per language."""
+
+    model: str = param(OFFLINE_MODEL, f"Encoder to start from (condition 'direct'): {OFFLINE_MODEL!r}, a Hugging Face model id or a local folder; the intermediate checkpoint must come from the same one.")
+    task: str = param("multiemo", "Target task (a runnable task of xrobust.tasks).")
+    condition: str = param("direct", "'direct': the pretrained encoder, trained in one language; 'intermediate': the encoder of an intermediate checkpoint, trained in one language; 'multilingual': the pretrained encoder, trained in several languages.",
+                           choices=CONDITIONS)
+    intermediate_checkpoint: str = param("", "Checkpoint folder of step 1; required for condition 'intermediate', empty otherwise.",
+                                         optional=True)
+    languages: list[str] = param(["en", "de", "es", "fr", "it", "ja", "nl", "pl", "pt", "ru", "zh"],
+                                 "Languages to evaluate on (test split).", choices=_task_languages)
+    train_languages: list[str] = param(["en"], "Languages of the training data: one for 'direct' and 'intermediate' (the others are zero-shot), at least two for 'multilingual' (equal shares of max_train_examples).",
+                                       choices=_task_languages)
+    out_dir: str = param("runs/scratch/target", "Folder for the checkpoint (and result.json unless 'result_path' is set).",
+                         affects_result=False)
+    result_path: str = param("", "Where to write the result JSON; empty: out_dir/result.json.", optional=True,
+                             affects_result=False)
+    max_words: int = _max_words()
+    max_train_examples: int = _max_examples(1000, "training")
+    max_eval_examples: int = _max_examples(300, "test (per language)")
+    device: str = _device()
+
+    def check_together(self) -> None:
+        check_model("model", self.model)
+        if self.condition == "intermediate" and not self.intermediate_checkpoint:
+            raise ValueError("invalid 'intermediate_checkpoint': required when 'condition' is 'intermediate'")
+        if self.condition != "intermediate" and self.intermediate_checkpoint:
+            raise ValueError(f"invalid 'intermediate_checkpoint': {self.intermediate_checkpoint!r}; must be "
+                             f"empty when 'condition' is {self.condition!r}")
+        multilingual = self.condition == "multilingual"
+        if multilingual != (len(self.train_languages) > 1):
+            raise ValueError(f"invalid 'train_languages': {self.train_languages}; condition {self.condition!r} "
+                             + ("trains on at least two languages" if multilingual else
+                                "trains on one language (the others are zero-shot)"))
+        if self.max_train_examples < len(self.train_languages):
+            raise ValueError(f"invalid 'max_train_examples': {self.max_train_examples}; at least one example "
+                             f"per training language ({len(self.train_languages)})")
+
+
+@dataclass
+class AttackParams(Params):
+    """Step 3: attack a target checkpoint in each language with each recipe."""
+
+    checkpoint: str = param("runs/scratch/target/checkpoint", "Target checkpoint folder (from step 2).")
+    out_path: str = param("runs/scratch/attack.json", "Result JSON (resumed if it holds a partial run of the same configuration).",
+                          affects_result=False)
+    languages: list[str] = param(["en", "de", "es", "fr", "ru", "zh"], "Languages to attack (languages of the checkpoint's task; English is the reference).")
+    recipes: list[str] = param(["char", "codeswitch"], "Attack recipes: 'char', 'embedding', 'codeswitch'.",
+                               choices=RECIPES)
+    n_examples: int = param(20, "Number of test items attacked, the same items in every language, seed and condition.",
+                            low=1, high=10**6)
+    pool_seed: int = _seed("Seed of the draw of the attacked items from the cleaned test split (not a training seed).")
+    max_words: int = _max_words()
+    seed: int = _seed("Random seed of the attack's transformations.")
+    max_perturbed: float = param(0.25, "Largest fraction of words an attack may change.", low=0.01, high=1.0)
+    query_budget: int = param(2000, "Most model queries per attacked item.", low=1, high=10**7)
+    similarity_model: str = param(OFFLINE_MODEL, "Sentence encoder of the similarity constraint (word-level recipes).")
+    batch_size: int = param(128, "Texts per model query batch (speed only).", low=1, high=4096, affects_result=False)
+    max_length: int = _max_length()
+    device: str = _device()
+    precision: str = _precision()
+    progress: bool = param(True, "Show progress bars.", affects_result=False)
+
+    def check_together(self) -> None:
+        check_model("similarity_model", self.similarity_model)
+
+    def check_task(self, task) -> None:
+        """Checks that need the checkpoint's task (read from the checkpoint, before any model load)."""
+        from .attacks.recipes import check_recipe_language, recipe_applies
+
+        self.languages = check_list("languages", self.languages, task.languages)
+        for recipe in self.recipes:
+            for lang in self.languages:
+                if not recipe_applies(recipe, lang):
+                    continue  # recorded as not applicable in the result
+                try:
+                    check_recipe_language(recipe, lang)
+                except ValueError as e:
+                    raise ValueError(f"invalid 'languages' for recipe {recipe!r}: {e}") from None
+
+
+STEPS = {"intermediate": IntermediateParams, "target": TargetParams, "attack": AttackParams}
+INPUT_SETTINGS = ("max_words", "max_length")  # of the config's `train` section, shared with the attack
+
+
+def config_params(config: dict, step: str, **job) -> dict:
+    """What a workflow job of `step` passes to its notebook: the config's top-level `model`,
+    `device` and `precision`, for the target step `target_task` and `languages`, the `train`
+    section (for the attack only its input settings: its batch_size is the training batch),
+    the step's own section, then the job's values. A key that is not a field of the step is refused."""
+    names = {f.name for f in fields(STEPS[step])}
+    out = {k: config[k] for k in ("model", "device", "precision") if k in config and k in names}
+    if step == "target":
+        out.update(task=config["target_task"], languages=config["languages"])
+        if job.get("condition") == "multilingual":
+            out["train_languages"] = config["languages"]  # the multilingual condition trains in all of them
+    train = config.get("train") or {}
+    out.update({k: v for k, v in train.items() if k in INPUT_SETTINGS} if step == "attack" else train)
+    out.update(config.get(step) or {})
+    unknown = sorted(set(out) - names)
+    if unknown:
+        raise ValueError(f"config {config.get('name')!r}: unknown key(s) {unknown} for step {step!r} "
+                         f"(sections 'train' and {step!r}); allowed: {', '.join(sorted(names))}")
+    return {**out, **job}
+
+
+def config_conditions(config: dict) -> list[str]:
+    """The conditions a workflow config runs (`conditions`; default: direct and intermediate)."""
+    try:
+        return check_list("conditions", config.get("conditions", ["direct", "intermediate"]), CONDITIONS)
+    except ValueError as e:
+        raise ValueError(f"config {config.get('name')!r}: {e}") from None
+
+
+def check_config(config: dict) -> None:
+    """Validate every key and value of a workflow config before any job runs."""
+    conditions = config_conditions(config)
+    jobs = [("intermediate", {"task": t}) for t in config.get("intermediate_tasks") or []]
+    jobs += [("target", {"condition": c, **({"intermediate_checkpoint": "<step 1 checkpoint>"} if c == "intermediate" else {})})
+             for c in conditions]
+    for step, job in jobs + [("attack", {})]:
+        try:
+            STEPS[step].build(**config_params(config, step, **job))
+        except ValueError as e:
+            raise ValueError(f"config {config.get('name')!r}, step {step!r}: {e}") from None
+
+
+STEP_NOTEBOOKS = {"notebooks/01_intermediate.ipynb": IntermediateParams,
+                  "notebooks/02_target.ipynb": TargetParams,
+                  "notebooks/03_attack.ipynb": AttackParams}
+
+
+def parameters_cell(cls) -> str:
+    """Source of a notebook's parameters cell: one annotated line per field with its default
+    and help (papermill's `inspect_notebook` reads the type and the help from it)."""
+    hints = typing.get_type_hints(cls)
+    lines = [f"# Parameters: the fields of xrobust.params.{cls.__name__} (papermill overrides them)"]
+    for name, default in cls.defaults().items():
+        kind = hints[name]
+        type_name = f"list[{typing.get_args(kind)[0].__name__}]" if typing.get_origin(kind) is list else kind.__name__
+        lines.append(f"{name}: {type_name} = {default!r}  # {cls.help()[name]}")
+    return "\n".join(lines)

@@ -11,11 +11,11 @@ from . import io
 
 
 def condition_label(info: dict, run_dir: str = "") -> str:
-    """'direct' or 'inter-<intermediate task>' from a target config or checkpoint meta.
+    """'direct', 'multilingual' or 'inter-<intermediate task>' from a target config or checkpoint meta.
     Files written before `intermediate_task` was recorded fall back to the run folder name
     (`<task>_s<seed>` or `inter-<task>_s<seed>`)."""
-    if info.get("condition") == "direct":
-        return "direct"
+    if info.get("condition") in ("direct", "multilingual"):
+        return info["condition"]
     task = info.get("intermediate_task") or \
         Path(run_dir).name.split("inter-", 1)[-1].rsplit("_s", 1)[0]
     return f"inter-{task}"

@@ -22,7 +22,8 @@ class Task:
     label_field: str = "label"
     train_split: str = "train"
     eval_split: str = "test"
-    source_language: str = "en"
+    source_language: str = "en"  # the language whose text length filters parallel items
+    original_language: str = ""  # where the other languages are translations: the one they were translated from
     offline: str = ""  # name of an offline source in xrobust.offline_data, if any
     note: str = ""
     runnable: bool = field(default=False)
@@ -37,7 +38,9 @@ TASKS: dict[str, Task] = {t.name: t for t in [
          _langs("en ar bg de el es fr hi ru sw th tr ur vi zh"), "accuracy",
          labels=("entailment", "neutral", "contradiction"),
          hub="facebook/xnli", hub_config="{lang}", text_fields=("premise", "hypothesis"),
-         note="English training data is MultiNLI (the XNLI 'en' train split).", runnable=True),
+         original_language="en",
+         note="English training data is MultiNLI (the XNLI 'en' train split); the other languages are translations.",
+         runnable=True),
     Task("xcopa", "multiple_choice", _langs("et ht id it qu sw ta th tr vi zh"), "accuracy",
          hub="cambridgeltl/xcopa", hub_config="{lang}",
          note="Multiple choice: not yet supported by the training code."),
@@ -103,9 +106,13 @@ def get_task(name: str) -> Task:
 
 
 def check_runnable(name: str) -> Task:
-    task = get_task(name)
+    from . import offline_data  # noqa: F401  (registers the tasks that ship in packages)
+
+    ok = [t.name for t in TASKS.values() if t.runnable]
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; allowed values for 'task': {allowed(ok)}")
+    task = TASKS[name]
     if not task.runnable:
-        ok = [t.name for t in TASKS.values() if t.runnable]
         raise ValueError(f"task {name!r} ({task.kind}) cannot be trained/attacked by this package: "
                          f"{task.note} Allowed values for 'task': {allowed(ok)}")
     return task

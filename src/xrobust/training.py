@@ -10,41 +10,30 @@ from __future__ import annotations
 import math
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from .data import Example
-
-PRECISIONS = ("auto", "fp32", "bf16")
+from .params import PRECISIONS, TrainingParams, param  # noqa: F401  (PRECISIONS: re-exported)
 
 
 @dataclass
-class TrainConfig:
-    lr: float = 3e-5
-    epochs: float = 2.0
-    batch_size: int = 32
-    max_length: int = 128
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    seed: int = 0
-    freeze_embeddings: bool = True
-    precision: str = "auto"
+class TrainConfig(TrainingParams):
+    """What `train` needs: the step's training parameters (declared in `params.TrainingParams`)
+    plus settings the experiments keep fixed."""
 
-    def validate(self) -> "TrainConfig":
-        from .params import check_number, check_choice
+    warmup_ratio: float = param(0.1, "Fraction of steps with linearly rising learning rate.", low=0, high=1)
+    weight_decay: float = param(0.01, "AdamW weight decay of matrices (not biases or norms).", low=0, high=1)
+    freeze_embeddings: bool = param(True, "Keep the word-embedding table fixed (it is shared by all languages).")
 
-        check_number("lr", self.lr, low=1e-7, high=1e-2)
-        check_number("epochs", self.epochs, low=0.01, high=100)
-        check_number("batch_size", self.batch_size, low=1, high=4096, integer=True)
-        check_number("max_length", self.max_length, low=8, high=4096, integer=True)
-        check_number("warmup_ratio", self.warmup_ratio, low=0, high=1)
-        check_number("weight_decay", self.weight_decay, low=0, high=1)
-        check_number("seed", self.seed, low=0, high=2**31 - 1, integer=True)
-        check_choice("precision", self.precision, PRECISIONS)
-        return self
+    @classmethod
+    def from_step(cls, step: TrainingParams, precision: str) -> "TrainConfig":
+        """The training settings of a validated step, with its precision resolved for the device."""
+        shared = {f.name: getattr(step, f.name) for f in fields(TrainingParams)}
+        return cls(**{**shared, "precision": precision}).validate()
 
     def as_dict(self) -> dict:
         return asdict(self)

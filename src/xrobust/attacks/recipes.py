@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from ..params import check_choice, check_number
+from ..params import RECIPES, check_choice, check_number
 from ..textattack_offline import import_textattack
 from ..training import encode
 from ..data import Example
@@ -24,8 +24,6 @@ from textattack.constraints.semantics.sentence_encoders import SentenceEncoder  
 from textattack.goal_functions import UntargetedClassification  # noqa: E402
 from textattack.models.wrappers import ModelWrapper  # noqa: E402
 from textattack.search_methods import GreedyWordSwapWIR  # noqa: E402
-
-RECIPES = ("char", "embedding", "codeswitch")
 
 
 class BatchedModelWrapper(ModelWrapper):
@@ -98,6 +96,11 @@ def build(recipe: str, model_wrapper, language: str, *, tokenizer=None, embeddin
         constraints.append(similarity)
     search = GreedyWordSwapWIR(wir_method="delete", truncate_words_to=truncate_words_to)
     return Attack(goal, constraints, transformation, search)
+
+
+def recipe_applies(recipe: str, language: str) -> bool:
+    """Code-switching replaces words with their English translations: undefined for English."""
+    return not (recipe == "codeswitch" and language == "en")
 
 
 def check_recipe_language(recipe: str, language: str) -> None:

@@ -1,0 +1,282 @@
+"""One declaration per parameter: dataclasses, notebooks, configs and the workflow agree, and
+every bad value is refused, with the parameter named, before any model or data is loaded."""
+import ast
+import dataclasses
+import json
+import math
+import re
+import shlex
+import subprocess
+import sys
+import typing
+from pathlib import Path
+
+import papermill
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from xrobust import experiment
+from xrobust.params import (STEP_NOTEBOOKS, STEPS, AttackParams, IntermediateParams, TargetParams, check_config,
+                            config_conditions, config_params, resolve_precision)
+from xrobust.tasks import TASKS, get_task
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
+
+
+def _type_name(kind) -> str:
+    return f"list[{typing.get_args(kind)[0].__name__}]" if typing.get_origin(kind) is list else kind.__name__
+
+
+@pytest.mark.parametrize("notebook", list(STEP_NOTEBOOKS))
+def test_notebook_parameters_are_the_dataclass_fields(notebook):
+    cls = STEP_NOTEBOOKS[notebook]
+    found = papermill.inspect_notebook(str(ROOT / notebook))
+    hints = typing.get_type_hints(cls)
+    assert list(found) == list(cls.defaults()), "run scripts/sync_notebook_parameters.py"
+    for name, default in cls.defaults().items():
+        assert ast.literal_eval(found[name]["default"]) == default, name
+        assert found[name]["inferred_type_name"] == _type_name(hints[name]), name
+        assert found[name]["help"] == cls.help()[name], name
+
+
+def test_every_field_has_help_and_a_checked_type():
+    for cls in STEPS.values():
+        for f in dataclasses.fields(cls):
+            assert f.metadata["help"].strip(), f.name
+        cls().validate()  # the defaults themselves are valid
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_configs_are_valid_step_parameters(path):
+    config = yaml.safe_load(path.read_text())
+    check_config(config)
+    for step in STEPS:
+        for section in ("train", step):
+            for key in config.get(section) or {}:
+                # a `train` key serves both training steps; the attack takes only its input settings
+                assert key in {f.name for f in dataclasses.fields(STEPS["target" if section == "train" else step])}
+
+
+def test_default_config_is_the_dataclass_defaults():
+    config = yaml.safe_load((ROOT / "configs" / "default.yaml").read_text())
+    for step, cls in STEPS.items():
+        defaults = cls.defaults()
+        given_values = config_params(config, step)
+        assert {k: v for k, v in given_values.items()} == {k: defaults[k] for k in given_values}, step
+
+
+def test_config_with_unknown_key_or_bad_value_is_refused():
+    config = yaml.safe_load((ROOT / "configs" / "default.yaml").read_text())
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['precison'\] for step 'target'.*allowed: .*precision"):
+        check_config({**config, "target": {**config["target"], "precison": "bf16"}})
+    with pytest.raises(ValueError, match=r"step 'attack': invalid 'query_budget': 0; allowed range"):
+        check_config({**config, "attack": {**config["attack"], "query_budget": 0}})
+    with pytest.raises(ValueError, match=r"step 'intermediate': invalid 'epochs': nan"):
+        check_config({**config, "intermediate": {**config["intermediate"], "epochs": float("nan")}})
+
+
+def _workflow_commands(config: Path, workdir: Path) -> list[list[str]]:
+    out = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "workflow" / "Snakefile"),
+                          "--configfile", str(config), "-n", "-p", "-d", str(workdir)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    lines = [l.split("Shell command: ", 1)[1] for l in (out.stdout + out.stderr).splitlines()
+             if "Shell command: papermill" in l]
+    return [shlex.split(l) for l in lines]
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_workflow_passes_only_notebook_parameters(path, tmp_path):
+    """What papermill injects is a parameter of the notebook and valid for its step (an unknown
+    key would be injected and silently ignored)."""
+    commands = _workflow_commands(path, tmp_path)
+    conditions = set()
+    for cmd in commands:
+        notebook = cmd[cmd.index("--no-progress-bar") + 1]
+        values = yaml.safe_load(cmd[cmd.index("-y") + 1])
+        assert set(values) <= set(papermill.inspect_notebook(str(ROOT / notebook)))
+        STEP_NOTEBOOKS[notebook].build(**values)
+        if notebook.endswith("02_target.ipynb"):
+            conditions.add(values["condition"])
+            if values["condition"] == "multilingual":
+                assert values["train_languages"] == yaml.safe_load(path.read_text())["languages"]
+    # one target job per listed condition
+    assert conditions == set(config_conditions(yaml.safe_load(path.read_text())))
+
+
+# --- bad values: generated from each field's type and range ---
+
+class Loaded(Exception):
+    """Raised by the stand-ins for every model and data loader."""
+
+
+def _refuse(*args, **kwargs):
+    raise Loaded("a model or data loader was called")
+
+
+@pytest.fixture(scope="module")
+def no_loading():
+    from xrobust import data, models
+
+    with pytest.MonkeyPatch.context() as mp:
+        for target, name in [(experiment, "load_encoder"), (experiment, "load_examples"), (experiment, "train"),
+                             (models, "load_encoder"), (data, "_load_all")]:
+            mp.setattr(target, name, _refuse)
+        mp.setattr(models.EncoderClassifier, "load", classmethod(_refuse))
+        yield
+
+
+@pytest.fixture(scope="module")
+def fake_checkpoint(tmp_path_factory):
+    """A checkpoint whose metadata and checksum are valid (the weights are never loaded here)."""
+    from xrobust.io import file_sha256
+
+    ckpt = tmp_path_factory.mktemp("ckpt")
+    (ckpt / "weights.safetensors").write_bytes(b"not loaded in these tests")
+    meta = {"base_model": "e5-small-offline", "num_labels": 4, "pooling": "mean", "task": "multiemo",
+            "weights_sha256": file_sha256(ckpt / "weights.safetensors")}
+    (ckpt / "checkpoint.json").write_text(json.dumps(meta))
+    return str(ckpt)
+
+
+def _valid(cls, tmp: Path, ckpt: str) -> dict:
+    base = {"out_dir": str(tmp / "out"), "device": "cpu"}
+    if cls is AttackParams:
+        # 'char' only: the code-switching lexicons are checked in their own tests
+        return {"checkpoint": ckpt, "out_path": str(tmp / "a.json"), "device": "cpu", "recipes": ["char"]}
+    return base
+
+
+RUN = {IntermediateParams: experiment.run_intermediate, TargetParams: experiment.run_target,
+       AttackParams: experiment.run_attack}
+MULTIEMO = get_task("multiemo").languages
+RUNNABLE = {t.name for t in TASKS.values() if t.runnable}
+WRONG_TYPES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=5),
+                        st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=2), st.integers(), max_size=1))
+NON_FINITE = st.sampled_from([math.nan, math.inf, -math.inf])
+
+
+def _allowed(cls, f) -> tuple | None:
+    choices = f.metadata["choices"]
+    if callable(choices):
+        return tuple(choices(cls()))
+    if cls is AttackParams and f.name == "languages":
+        return MULTIEMO  # the fake checkpoint's task
+    return choices
+
+
+def bad_values(cls, f) -> st.SearchStrategy:
+    """Out-of-range, wrong-type, NaN/inf and empty values for one field."""
+    kind = typing.get_type_hints(cls)[f.name]
+    low, high, allowed = f.metadata["low"], f.metadata["high"], _allowed(cls, f)
+    if kind is bool:
+        return WRONG_TYPES.filter(lambda v: not isinstance(v, bool))
+    if kind in (int, float):
+        finite = dict(allow_nan=False, allow_infinity=False)
+        out = [NON_FINITE, st.booleans(), st.none(), st.text(max_size=6), st.lists(st.integers(), max_size=2),
+               st.sampled_from([str(low), str(high)]),  # numbers written as strings
+               st.floats(max_value=low, **finite).filter(lambda v: v < low),
+               st.floats(min_value=high, **finite).filter(lambda v: v > high)]
+        if kind is int:
+            out += [st.integers(max_value=low - 1), st.integers(min_value=high + 1),
+                    st.floats(min_value=low, max_value=high, **finite).filter(lambda v: not v.is_integer())]
+        return st.one_of(out)
+    if kind is str:
+        out = [WRONG_TYPES.filter(lambda v: not isinstance(v, str) and v is not None),
+               st.sampled_from(["   ", "\t"])]
+        if not f.metadata["optional"]:
+            out += [st.just(""), st.none()]
+        elif f.name == "intermediate_checkpoint":  # the valid defaults use condition 'direct'
+            out.append(st.text(min_size=1, max_size=10))
+        if allowed is not None:
+            out.append(st.text(max_size=10).filter(lambda v: v not in allowed))
+        if f.name == "task":
+            out.append(st.text(max_size=10).filter(lambda v: v not in RUNNABLE))
+        if f.name == "device":
+            out.append(st.text(max_size=10).filter(lambda v: not re.fullmatch(r"auto|cpu|cuda(:\d+)?", v)))
+        if f.name in ("model", "similarity_model"):
+            out.append(st.just("./no/such/model"))
+        if f.name == "checkpoint":
+            out.append(st.just("/no/such/checkpoint"))
+        return st.one_of(out)
+    # lists of strings
+    out = [st.just([]), st.just([""]), st.none(), st.integers(), st.floats(), st.booleans(),
+           st.lists(st.integers(), min_size=1, max_size=2), st.just(""),
+           st.sampled_from(allowed).map(lambda v: [v, v])]  # duplicates
+    out.append(st.lists(st.text(min_size=1, max_size=6).filter(lambda v: v not in allowed), min_size=1, max_size=2))
+    return st.one_of(out)
+
+
+CASES = [(cls, f) for cls in STEPS.values() for f in dataclasses.fields(cls)]
+
+
+def test_valid_parameters_reach_the_loaders(no_loading, fake_checkpoint, tmp_path):
+    """The stand-ins are in place: with valid parameters each step gets as far as loading."""
+    for cls, run in RUN.items():
+        with pytest.raises(Loaded):
+            run(**_valid(cls, tmp_path, fake_checkpoint))
+
+
+@pytest.mark.parametrize("cls,field", CASES, ids=[f"{c.__name__}.{f.name}" for c, f in CASES])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_bad_value_is_refused_before_loading(no_loading, fake_checkpoint, tmp_path, cls, field, data):
+    value = data.draw(bad_values(cls, field), label=field.name)
+    kwargs = {**_valid(cls, tmp_path, fake_checkpoint), field.name: value}
+    with pytest.raises(ValueError) as err:  # not `Loaded`: refused before any loader ran
+        RUN[cls](**kwargs)
+    assert f"'{field.name}'" in str(err.value)
+    assert not (tmp_path / "out").exists() and not (tmp_path / "a.json").exists()
+
+
+# --- the cases of the issue, spelled out ---
+
+@pytest.mark.parametrize("name,value,message", [
+    ("max_train_examples", 0, r"invalid 'max_train_examples': 0; allowed range: \[1, "),
+    ("epochs", float("nan"), r"invalid 'epochs': nan \(float\); expected a finite number"),
+    ("batch_size", True, r"invalid 'batch_size': True \(bool\); expected an integer"),
+    ("lr", "3e-5", r"invalid 'lr': '3e-5' \(str\)"),
+    ("languages", [], r"invalid 'languages': \[\]; expected a non-empty list"),
+    ("precision", "fp8", r"invalid 'precision': 'fp8'; allowed values: auto, fp32, bf16"),
+])
+def test_issue_examples_target(no_loading, tmp_path, name, value, message):
+    with pytest.raises(ValueError, match=message):
+        experiment.run_target(out_dir=str(tmp_path), device="cpu", **{name: value})
+
+
+@pytest.mark.parametrize("name,value", [("max_perturbed", 0.0), ("max_perturbed", math.inf),
+                                        ("query_budget", 0), ("query_budget", 10.5)])
+def test_attack_limits_checked_before_the_model_loads(no_loading, fake_checkpoint, tmp_path, name, value):
+    with pytest.raises(ValueError, match=f"invalid '{name}'"):
+        experiment.run_attack(fake_checkpoint, str(tmp_path / "a.json"), recipes=["char"], **{name: value})
+
+
+def test_unknown_parameter_is_named():
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['precison'\].*allowed parameters: .*precision"):
+        experiment.run_target(precison="bf16")
+
+
+def test_precision_is_stored_resolved():
+    import torch
+
+    assert resolve_precision("auto", torch.device("cpu")) == "fp32"
+    assert resolve_precision("auto", torch.device("cuda", 0)) == "bf16"
+    assert resolve_precision("bf16", torch.device("cpu")) == "bf16"
+
+
+def test_dataclass_or_keywords_give_the_same_parameters(tmp_path):
+    p = TargetParams(out_dir=str(tmp_path), epochs=1, max_train_examples=16.0)
+    assert TargetParams.build(p) == TargetParams.build(out_dir=str(tmp_path), epochs=1.0, max_train_examples=16)
+    assert isinstance(TargetParams.build(p).max_train_examples, int)
+
+
+def test_papermill_rejects_a_bad_parameter_in_the_notebook(tmp_path, fixture_data):
+    """The issue's measurement: `-p max_train_examples 0` on 02_target.ipynb must fail, naming it."""
+    with pytest.raises(papermill.PapermillExecutionError, match="invalid 'max_train_examples': 0"):
+        papermill.execute_notebook(str(ROOT / "notebooks" / "02_target.ipynb"), str(tmp_path / "out.ipynb"),
+                                   parameters={"max_train_examples": 0, "out_dir": str(tmp_path / "t")},
+                                   cwd=str(ROOT), progress_bar=False)
+    assert not (tmp_path / "t").exists()
