@@ -26,9 +26,10 @@ def target_ckpt(tiny_model_dir, tmp_path_factory):
 @pytest.mark.parametrize("recipe,lang", [("char", "de"), ("char", "zh"), ("char", "ru"),
                                          ("embedding", "de"), ("codeswitch", "zh"), ("codeswitch", "de")])
 def test_recipes_produce_valid_perturbations(target_ckpt, tmp_path, recipe, lang):
-    from textattack.shared import AttackedText
-
     from xrobust.attacks.lexicons import load_lexicon
+    from xrobust.textattack_offline import import_textattack
+
+    AttackedText = import_textattack().shared.AttackedText
 
     res = experiment.run_attack(target_ckpt, str(tmp_path / "a.json"), languages=[lang], recipes=[recipe],
                                 n_examples=8, similarity_model=_sim_dir(target_ckpt), device="cpu",

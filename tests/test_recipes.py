@@ -79,8 +79,9 @@ def test_lexicon_swap_recovers_case_and_gives_only_lexicon_words():
                                              ("a b c d e f g h", 2, True), ("a b c d e f g h", 3, False),
                                              ("a b", 1, True), ("a b", 2, False), ("a", 1, True)])
 def test_perturbation_bound_is_max_quarter_or_one_word(text, changed, ok):
-    from textattack.shared import AttackedText
+    from xrobust.textattack_offline import import_textattack
 
+    AttackedText = import_textattack().shared.AttackedText
     words = text.split()
     perturbed = " ".join(w.upper() if i < changed else w for i, w in enumerate(words))
     check = MaxShareOfWordsPerturbed(max_percent=0.25)._check_constraint
