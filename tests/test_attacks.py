@@ -24,8 +24,13 @@ def target_ckpt(tiny_model_dir, tmp_path_factory):
 
 
 @pytest.mark.parametrize("recipe,lang", [("char", "de"), ("char", "zh"), ("char", "ru"),
-                                         ("embedding", "de"), ("codeswitch", "zh")])
+                                         ("embedding", "de"), ("codeswitch", "zh"), ("codeswitch", "de")])
 def test_recipes_produce_valid_perturbations(target_ckpt, tmp_path, recipe, lang):
+    from xrobust.attacks.lexicons import load_lexicon
+    from xrobust.textattack_offline import import_textattack
+
+    AttackedText = import_textattack().shared.AttackedText
+
     res = experiment.run_attack(target_ckpt, str(tmp_path / "a.json"), languages=[lang], recipes=[recipe],
                                 n_examples=8, similarity_model=_sim_dir(target_ckpt), device="cpu",
                                 progress=False)
@@ -33,8 +38,18 @@ def test_recipes_produce_valid_perturbations(target_ckpt, tmp_path, recipe, lang
     assert row["n"] == 8 and row["n_error"] == 0
     assert row["n_success"] + row["n_failed"] + row["n_misclassified"] == 8
     for r in row["records"]:
-        if r["outcome"] == "success":
-            assert r["perturbed"] != r["original"] and 0 < r["perturbed_ratio"] <= 0.5
+        if r["outcome"] != "success":
+            continue
+        assert r["perturbed"] != r["original"]
+        # at most 25% of the words, but always one: max(0.25, 1/n_words)
+        assert 0 < r["perturbed_ratio"] <= max(0.25, 1 / r["n_words"]) + 1e-12
+        if recipe == "codeswitch":  # every substitute is a translation the lexicon gives for that word
+            lexicon = load_lexicon(lang)
+            orig, pert = AttackedText(r["original"]), AttackedText(r["perturbed"])
+            for i in orig.all_words_diff(pert):
+                before, after = orig.words[i], pert.words[i]
+                translations = lexicon.get(before.lower()) or lexicon.get(before) or []
+                assert after.lower() in {t.lower() for t in translations}, (before, after)
 
 
 def _sim_dir(ckpt):

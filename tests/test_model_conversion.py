@@ -30,3 +30,28 @@ def test_tokenizer_round_trips_scripts(offline_dir):
         ids = tok(text)["input_ids"]
         assert tok.unk_token_id not in ids
         assert tok.decode(ids, skip_special_tokens=True) == text
+
+
+def _q4_block(scale: float, q: list[int]) -> bytes:
+    """One Q4_0 block written from its definition: fp16 scale, then byte j holds
+    q[j] + 8 in its low and q[j + 16] + 8 in its high nibble."""
+    import numpy as np
+
+    assert len(q) == 32 and all(-8 <= v <= 7 for v in q)
+    return np.float16(scale).tobytes() + bytes((q[j] + 8) | ((q[j + 16] + 8) << 4) for j in range(16))
+
+
+def test_dequantize_q4_follows_the_block_layout():
+    import numpy as np
+
+    from xrobust.e5_offline import dequantize_q4
+
+    # scale 1.0 is fp16 0x3C00; byte 0x8F is 7 (low nibble, element 0) and 0 (high nibble, element 16)
+    one = bytes([0x00, 0x3C, 0x8F]) + bytes([0x88] * 15)
+    assert dequantize_q4(np.frombuffer(one, np.uint8), 32).tolist() == [7.0] + [0.0] * 31
+    q1 = list(range(-8, 8)) * 2
+    q2 = [7 - (i % 16) for i in range(32)]
+    raw = np.frombuffer(_q4_block(0.5, q1) + _q4_block(-0.25, q2), np.uint8)
+    out = dequantize_q4(raw, 40)  # a tensor of 40 elements: the second block is padded
+    assert out.dtype == np.float32 and out.shape == (40,)
+    assert out.tolist() == [0.5 * v for v in q1] + [-0.25 * v for v in q2[:8]]

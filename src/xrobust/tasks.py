@@ -1,6 +1,7 @@
 """Registry of XTREME-R tasks (languages, metric, hub location) plus the offline tasks we can run here.
 
-Language lists follow the XTREME-R benchmark (Ruder et al., 2021; google-research/xtreme).
+Language lists follow the XTREME-R benchmark (Ruder et al., 2021): `XTREME_R_TASK2LANGS` in
+`evaluate.py` of github.com/google-research/xtreme (commit 838c13b69daafb9328785d16caae2711e4012123).
 Only sentence(-pair) classification tasks can be trained and attacked by this package; the
 others are listed so that a wrong name gets a precise answer instead of a KeyError.
 """
@@ -45,7 +46,7 @@ TASKS: dict[str, Task] = {t.name: t for t in [
          hub="cambridgeltl/xcopa", hub_config="{lang}",
          note="Multiple choice: not yet supported by the training code."),
     Task("udpos", "tagging",
-         _langs("af ar bg de el en es et eu fa fi fr he hi hu id it ja kk ko lt mr nl pt ro ru "
+         _langs("af ar bg de el en es et eu fa fi fr he hi hu id it ja kk ko lt mr nl pl pt ro ru "
                 "ta te th tl tr uk ur vi wo yo zh"), "f1",
          hub="google/xtreme", hub_config="udpos.{lang}", note="Token tagging: not supported."),
     Task("panx", "tagging",
@@ -58,9 +59,15 @@ TASKS: dict[str, Task] = {t.name: t for t in [
          hub="google/xtreme", hub_config="MLQA.{lang}.{lang}", note="Extractive QA: not supported."),
     Task("tydiqa", "qa", _langs("ar bn en fi id ko ru sw te"), "f1",
          hub="google/xtreme", hub_config="tydiqa", note="Extractive QA: not supported."),
+    Task("mewslix", "retrieval", _langs("ar de en es fa ja pl ro ta tr uk"), "map@20",
+         note="Entity linking as retrieval: not supported."),
+    # the official table lists no languages for LAReQA (scored over all at once); its data,
+    # XQuAD-R (Roy et al., 2020), covers the 11 original XQuAD languages
+    Task("lareqa", "retrieval", _langs("ar de el en es hi ru th tr vi zh"), "map@20",
+         note="Retrieval: not supported."),
     Task("tatoeba", "retrieval",
-         _langs("af ar bg bn de el es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr nl pt "
-                "ru sw ta te th tl tr ur vi zh"), "accuracy",
+         _langs("af ar az bg bn de el es et eu fa fi fr he hi hu id it ja jv ka kk ko lt ml mr nl pl "
+                "pt ro ru sw ta te th tl tr uk ur vi zh"), "accuracy",
          hub="google/xtreme", hub_config="tatoeba.{lang}", note="Retrieval: not supported."),
     # English intermediate tasks of Phang et al. (2020); the classification ones are runnable
     Task("mnli", "classification", ("en",), "accuracy", labels=("entailment", "neutral", "contradiction"),

@@ -17,6 +17,8 @@ import re
 import unicodedata
 from pathlib import Path
 
+import regex
+
 from ..e5_offline import cache_dir
 
 # language -> (FreeDict package, inverted?, target language of the switch)
@@ -118,10 +120,13 @@ def parse_cedict(path: Path) -> dict[str, list[str]]:
     return {k: v for k, v in out.items() if v}
 
 
+# inverted English->X dictionaries also list English or transliterated "translations";
+# for these languages a headword must contain a letter of the language's own script
+OWN_SCRIPT = {"hi": "Devanagari", "bg": "Cyrillic", "ru": "Cyrillic", "el": "Greek", "ar": "Arabic"}
+
+
 def _has_script(text: str, lang: str) -> bool:
-    ranges = {"hi": "\u0900-\u097f", "bg": "\u0400-\u04ff", "ru": "\u0400-\u04ff", "el": "\u0370-\u03ff",
-              "ar": "\u0600-\u06ff"}
-    return lang not in ranges or re.search(f"[{ranges[lang]}]", text) is not None
+    return lang not in OWN_SCRIPT or regex.search(rf"\p{{Script={OWN_SCRIPT[lang]}}}", text) is not None
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,8 +1,6 @@
 """Unicode script helpers: which script a word is in, and its grapheme clusters."""
 from __future__ import annotations
 
-import unicodedata
-
 import regex
 
 # Latin/Cyrillic/Greek letters that look alike (a subset of Unicode's confusables.txt).
@@ -24,19 +22,22 @@ def graphemes(text: str) -> list[str]:
     return regex.findall(r"\X", text)
 
 
+# Unicode scripts told apart (those of the XTREME-R languages and their neighbours); a letter
+# of any other script is "Other"
+SCRIPTS = ("Latin", "Cyrillic", "Greek", "Armenian", "Georgian", "Arabic", "Hebrew", "Syriac", "Thaana",
+           "Devanagari", "Bengali", "Gurmukhi", "Gujarati", "Oriya", "Tamil", "Telugu", "Kannada",
+           "Malayalam", "Sinhala", "Thai", "Lao", "Tibetan", "Myanmar", "Khmer", "Mongolian", "Ethiopic",
+           "Cherokee", "Canadian_Aboriginal", "Tifinagh", "Hangul", "Hiragana", "Katakana", "Bopomofo",
+           "Han", "Yi")
+_SCRIPT_OF_LETTER = regex.compile("|".join(rf"(?P<{s}>\p{{Script={s}}})" for s in SCRIPTS))
+
+
 def script_of(ch: str) -> str:
-    """Unicode script of a character via its name prefix (good enough for the XTREME scripts)."""
+    """Unicode Script property of a letter ("Common" for anything that is not a letter)."""
     if not ch or not ch[0].isalpha():
         return "Common"
-    name = unicodedata.name(ch[0], "")
-    for script, prefix in (("Han", "CJK"), ("Latin", "LATIN"), ("Cyrillic", "CYRILLIC"),
-                           ("Greek", "GREEK"), ("Arabic", "ARABIC"), ("Devanagari", "DEVANAGARI"),
-                           ("Thai", "THAI"), ("Hebrew", "HEBREW"), ("Hangul", "HANGUL"),
-                           ("Hiragana", "HIRAGANA"), ("Katakana", "KATAKANA"), ("Bengali", "BENGALI"),
-                           ("Tamil", "TAMIL"), ("Telugu", "TELUGU"), ("Georgian", "GEORGIAN")):
-        if name.startswith(prefix):
-            return script
-    return name.split(" ")[0].title() or "Common"
+    m = _SCRIPT_OF_LETTER.match(ch[0])
+    return m.lastgroup if m else "Other"
 
 
 def word_script(word: str) -> str:

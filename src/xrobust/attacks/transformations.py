@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import re
+import weakref
 import zlib
 
 import numpy as np
@@ -13,6 +14,7 @@ from .scripts import HOMOGLYPHS, graphemes, is_wordlike, word_script
 
 ta = import_textattack()
 from textattack.transformations import WordSwap  # noqa: E402
+from textattack.transformations.word_swaps.word_swap_embedding import recover_word_case  # noqa: E402
 
 # letters used for substitutions/insertions, per script; other scripts reuse the word's own letters
 ALPHABETS = {
@@ -73,18 +75,17 @@ class ScriptAwareCharEdit(WordSwap):
         return cands
 
 
-class EmbeddingNeighbourSwap(WordSwap):
-    """Replace a word by its nearest neighbours among whole-word pieces of the encoder's own
-    multilingual input-embedding table (same script as the word, cosine >= `min_cos`).
+class EmbeddingNeighbourIndex:
+    """Whole-word pieces of an encoder's multilingual input-embedding table, unit-normalised,
+    with the script of each; `neighbours(word, k, min_cos)` searches them by cosine.
 
-    The table is frozen during fine-tuning, so both conditions of the paper face exactly the
-    same candidate substitutions.
+    Built once per embedding table by `neighbour_index` and shared by every language: the
+    table is frozen during fine-tuning, so both conditions of the paper face exactly the same
+    candidate substitutions.
     """
 
-    def __init__(self, embeddings: torch.Tensor, tokenizer, k: int = 8, min_cos: float = 0.5,
-                 device="cpu"):
-        super().__init__()
-        self.tokenizer, self.k, self.min_cos = tokenizer, k, min_cos
+    def __init__(self, embeddings: torch.Tensor, tokenizer, device="cpu", cache_size: int = 100_000):
+        self.tokenizer = tokenizer
         vocab = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
         special = set(tokenizer.all_special_ids)
         marker = "▁" if any(t.startswith("▁") for t in vocab[:1000]) else ""
@@ -98,29 +99,55 @@ class EmbeddingNeighbourSwap(WordSwap):
                 words.append(w)
         self.words = words
         self.scripts = np.array([word_script(w) for w in words])
-        emb = embeddings.detach().float()
-        self.table = torch.nn.functional.normalize(emb, dim=-1).to(device)
+        self.table = torch.nn.functional.normalize(embeddings.detach().float(), dim=-1).to(device)
         self.cand = self.table[torch.tensor(keep, device=device)]
+        # a cache per index (not per class), so dropping the index frees it
+        self.neighbours = functools.lru_cache(maxsize=cache_size)(self._neighbours)
 
-    @functools.lru_cache(maxsize=100_000)
-    def _neighbours(self, word: str) -> tuple[str, ...]:
+    def _neighbours(self, word: str, k: int, min_cos: float) -> tuple[str, ...]:
+        """Up to `k` vocabulary words of the word's script, most similar first, cosine >= `min_cos`,
+        in lower case as the vocabulary has them (the caller restores the word's case)."""
         ids = self.tokenizer(word, add_special_tokens=False)["input_ids"]
         if not ids:
             return ()
         vec = torch.nn.functional.normalize(self.table[torch.tensor(ids, device=self.table.device)].mean(0), dim=0)
-        sims = self.cand @ vec
-        top = torch.topk(sims, min(len(self.words), 20 * self.k))
+        top = torch.topk(self.cand @ vec, min(len(self.words), 20 * k))
         script, out, low = word_script(word), [], word.lower()
         for s, i in zip(top.values.tolist(), top.indices.tolist()):
             cand = self.words[i]
-            if s < self.min_cos or len(out) >= self.k:
+            if s < min_cos or len(out) >= k:
                 break
             if self.scripts[i] == script and cand.lower() != low and cand.lower() not in low:
-                out.append(cand.capitalize() if word[:1].isupper() else cand)
+                out.append(cand)
         return tuple(out)
 
+
+_INDEXES: dict[tuple, EmbeddingNeighbourIndex] = {}
+
+
+def neighbour_index(embeddings: torch.Tensor, tokenizer, device="cpu") -> EmbeddingNeighbourIndex:
+    """The index of this embedding table, built on first use. The entry goes when the table is
+    garbage-collected, so the cache never keeps a model alive."""
+    key = (id(embeddings), id(tokenizer), str(torch.device(device)))
+    index = _INDEXES.get(key)
+    if index is None:
+        index = _INDEXES[key] = EmbeddingNeighbourIndex(embeddings, tokenizer, device)
+        weakref.finalize(embeddings, _INDEXES.pop, key, None)
+    return index
+
+
+class EmbeddingNeighbourSwap(WordSwap):
+    """Replace a word by its nearest neighbours in an `EmbeddingNeighbourIndex` (same script as
+    the word, cosine >= `min_cos`), in the word's case."""
+
+    def __init__(self, index: EmbeddingNeighbourIndex, k: int = 8, min_cos: float = 0.5):
+        super().__init__()
+        self.index, self.k, self.min_cos = index, k, min_cos
+
     def _get_replacement_words(self, word: str) -> list[str]:
-        return list(self._neighbours(word)) if is_wordlike(word) else []
+        if not is_wordlike(word):
+            return []
+        return [recover_word_case(c, word) for c in self.index.neighbours(word, self.k, self.min_cos)]
 
 
 class LexiconSwap(WordSwap):
@@ -132,6 +159,6 @@ class LexiconSwap(WordSwap):
 
     def _get_replacement_words(self, word: str) -> list[str]:
         trans = self.lexicon.get(word.lower()) or self.lexicon.get(word) or []
-        out = [t.capitalize() if word[:1].isupper() else t for t in trans[:self.k]]
+        out = [recover_word_case(t, word) for t in trans[:self.k]]
         # one plain word only: TextAttack re-splits the text and must find the same word count
         return [t for t in out if t != word and re.fullmatch(r"\w+", t)]
