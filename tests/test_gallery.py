@@ -47,6 +47,18 @@ def test_highlight_marks_exactly_the_changed_words(language, original, perturbed
     assert MARK.sub(r"\1", orig_html) == original and (len(MARK.findall(orig_html)) > 0) == bool(expected)
 
 
+@pytest.mark.parametrize("language,original,perturbed,expected_html,n", [
+    ("ja", "非常に気候の良い", "非に気候の良い", "非<del>常</del>に気候の良い", 1),
+    ("de", "das Zimmer war sehr laut", "das Zimmer sehr laut", "das Zimmer <del>war </del>sehr laut", 1),
+    ("zh", "酒店很好", "酒店很好吗", "酒店很好<mark>吗</mark>", 1),
+    ("de", "sehr gut", "sehr gut", "sehr gut", 0),
+])
+def test_deletions_are_shown(language, original, perturbed, expected_html, n):
+    got = gallery.highlight(gallery.inline_diff(original, perturbed, language))
+    assert got == expected_html
+    assert gallery.n_changes(original, perturbed, language) == n
+
+
 def test_record_text_is_escaped(tmp_path):
     evil = '<script>alert("x")</script> <img src=x onerror=alert(1)>'
     f = _attack_file(tmp_path / "a.json", "direct",

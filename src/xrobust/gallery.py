@@ -94,22 +94,48 @@ def diff(original: str, perturbed: str, language: str) -> tuple[list[tuple[str, 
             [(t, c and not t.isspace()) for t, c in zip(b, changed_b)])
 
 
+def inline_diff(original: str, perturbed: str, language: str) -> list[tuple[str, str]]:
+    """The perturbed text as (token, kind) with kind "same", "new" (inserted or replacing) or
+    "gone" (deleted from the original: shown struck through, else a deletion would be invisible)."""
+    a, b = tokens(original, language), tokens(perturbed, language)
+    out = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            out += [(t, "same") for t in b[j1:j2]]
+        elif op == "delete":
+            out += [(t, "gone") for t in a[i1:i2]]
+        else:
+            out += [(t, "same" if t.isspace() else "new") for t in b[j1:j2]]
+    return out
+
+
 def changed_words(original: str, perturbed: str, language: str) -> list[str]:
     """The highlighted runs of the perturbed text, in order."""
     return _runs(diff(original, perturbed, language)[1])
 
 
-def highlight(pieces: list[tuple[str, bool]]) -> str:
-    """Escaped HTML with each run of changed tokens inside one <mark>."""
-    out, run = [], []
-    for text, changed in pieces + [("", False)]:
-        if changed:
-            run.append(text)
-            continue
-        if run:
-            out.append(f"<mark>{html.escape(''.join(run))}</mark>")
+def n_changes(original: str, perturbed: str, language: str) -> int:
+    """Changed places: runs of new words plus runs of deleted ones."""
+    kinds = [k for _, k in inline_diff(original, perturbed, language)]
+    return sum(k != "same" and (i == 0 or kinds[i - 1] != k) for i, k in enumerate(kinds))
+
+
+def highlight(pieces) -> str:
+    """Escaped HTML: each run of changed tokens ("new" or True) inside one <mark>, each run of
+    deleted ones ("gone") inside <del> (a deleted space as a visible ␣)."""
+    out, run, kind = [], [], None
+    for text, k in list(pieces) + [("", "same")]:
+        k = "new" if k is True else "same" if k is False else k
+        if run and k != kind:
+            body = "".join(run)
+            tag = "mark" if kind == "new" else "del"
+            out.append(f"<{tag}>{html.escape(body if body.strip() else '␣')}</{tag}>")
             run = []
-        out.append(html.escape(text))
+        if k == "same":
+            out.append(html.escape(text))
+        else:
+            run.append(text)
+            kind = k
     return "".join(out)
 
 
@@ -154,8 +180,8 @@ def _cell(pair: dict | None, lang: str) -> str:
     if pair["perturbed"] is None:
         return ("<td><i>misclassified before the attack: not attacked</i>"
                 f"<br><small>prediction before: {html.escape(pair['pred_before'] or 'not recorded')}</small></td>")
-    text = highlight(diff(pair["original"], pair["perturbed"], pair["language"])[1])
-    n = len(changed_words(pair["original"], pair["perturbed"], pair["language"]))
+    text = highlight(inline_diff(pair["original"], pair["perturbed"], pair["language"]))
+    n = n_changes(pair["original"], pair["perturbed"], pair["language"])
     return (f'<td><div lang="{lang}" dir="auto">{text}</div><small>outcome: <b>{html.escape(pair["outcome"])}</b>'
             f" · {n} change{'s' if n != 1 else ''} · {_predictions(pair)}</small></td>")
 
