@@ -48,7 +48,8 @@ def _p(wrapper, texts):
 
 @pytest.mark.parametrize("recipe,lang,text", [("char", *SENTENCES[0]), ("char", *SENTENCES[1]),
                                                ("char", *SENTENCES[2]), ("char", *SENTENCES[3]),
-                                               ("codeswitch", *SENTENCES[0]), ("codeswitch", *SENTENCES[2])])
+                                               ("codeswitch", *SENTENCES[0]), ("codeswitch", *SENTENCES[2]),
+                                               ("embedding", *SENTENCES[1])])
 def test_replay_matches_the_real_attack(model, tiny_model_dir, recipe, lang, text):
     from xrobust.attacks.walkthrough import walk
 

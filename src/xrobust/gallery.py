@@ -145,7 +145,8 @@ def render(chosen: dict, conditions: list[str] | None = None) -> str:
     if conditions is None:
         found = {c for items in chosen.values() for by_cond in items.values() for c in by_cond}
         conditions = sorted(found, key=lambda c: (c != "direct", c))
-    parts = ['<div class="xr-gallery"><style>.xr-gallery td{vertical-align:top}</style>']
+    # the theme keeps a table on one printed page; the gallery's may break between rows
+    parts = ['<div class="xr-gallery"><style>.xr-gallery td{vertical-align:top}.xr-gallery tr{break-inside:avoid}</style>']
     if any(p.get("perturbed") is not None and not p.get("pred_after")
            for items in chosen.values() for by_cond in items.values() for p in by_cond.values()):
         parts.append("<p><small>These result files do not store the predicted label after the attack; "
@@ -155,7 +156,7 @@ def render(chosen: dict, conditions: list[str] | None = None) -> str:
         name = LANGUAGES.get(language, (language,))[0]
         parts.append(f"<h3>{html.escape(name)} ({html.escape(language)}), recipe "
                      f"<code>{html.escape(recipe)}</code></h3>")
-        parts.append('<table class="xr-gallery-table" style="table-layout:fixed;width:100%">'
+        parts.append('<table class="xr-gallery-table" style="table-layout:fixed;width:100%;break-inside:auto">'
                      "<thead><tr><th>original</th>"
                      + "".join(f"<th>{html.escape(c)}</th>" for c in conditions) + "</tr></thead><tbody>")
         for uid, by_cond in items.items():
