@@ -50,8 +50,9 @@ def load_pairs(paths) -> list[dict]:
 def select(pairs: list[dict], per_cell: int = 2, seed: int | None = None) -> dict:
     """Per (language, recipe): the `per_cell` items to show, as {uid: {condition: pair}}.
 
-    Items whose attack succeeded under more conditions come first, ties broken by uid, so
-    the choice depends on the results only. One seed is shown (default: the smallest)."""
+    Items whose attack succeeded under more conditions come first, then items attacked
+    (not misclassified) under more conditions, then by uid, so the choice depends on the
+    results only. One seed is shown (default: the smallest)."""
     check_number("per_cell", per_cell, low=1, high=100, integer=True)
     if not pairs:
         return {}
