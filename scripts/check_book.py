@@ -1,16 +1,22 @@
 """Check the built HTML book the way a reader sees it.
 
-    python scripts/check_book.py [_build/html] [--screenshot shot.png]
+    python scripts/check_book.py [_build/html] [--screenshot shot.png] [--pdf _build/paper.pdf]
 
 1. every internal link and image of every page points at a file that exists;
 2. the results page renders in headless Chromium with its figures loaded (naturalWidth > 0)
    and no unresolved glue (a `{glue` literal left in the text);
-3. optionally saves a screenshot of that page.
+3. no number glued into the book reads `nan` or `0.000` (a degenerate statistic or one
+   rounded away); `--allow-zero KEY` accepts a key whose value is known to be exactly zero;
+4. with `--pdf`: the PDF has at least `--min-pages` pages and embeds every figure of the
+   HTML book (poppler's `pdfinfo`/`pdfimages`, Debian package `poppler-utils`);
+5. optionally saves a screenshot of the results page.
 Exits non-zero on any problem. Needs Debian's `chromium`.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -26,7 +32,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 class Refs(HTMLParser):
     def __init__(self):
         super().__init__()
-        self.refs = []
+        self.refs, self.images = [], []
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -34,6 +40,7 @@ class Refs(HTMLParser):
             self.refs.append(a["href"])
         if tag == "img" and a.get("src"):
             self.refs.append(a["src"])
+            self.images.append(a["src"])
 
 
 def broken_links(root: Path) -> list[str]:
@@ -51,6 +58,76 @@ def broken_links(root: Path) -> list[str]:
     return bad
 
 
+GLUE_REF = re.compile(r"\{glue(?::[a-z]*)?\}`(?:([^`]+?\.ipynb)::)?([^`]+)`")
+DEGENERATE = re.compile(r"(?<![\w.])(?:nan|[+\-\u2212]?0\.000+)(?![\w.])", re.IGNORECASE)
+MIN_FIGURE_PX = 50  # smaller images in the PDF are theme icons, not figures
+
+
+def glued_values(notebook: Path) -> dict[str, str]:
+    """key -> text/plain of every `glue(...)` output of an executed notebook."""
+    out = {}
+    for cell in json.loads(notebook.read_text(encoding="utf-8")).get("cells", []):
+        for o in cell.get("outputs", []):
+            meta = o.get("metadata", {}).get("scrapbook")
+            if meta:
+                data = o.get("data", {})
+                out[meta["name"]] = data.get(meta.get("mime_prefix", "") + "text/plain", "")
+    return out
+
+
+def degenerate_glue(source: Path, allow=()) -> list[str]:
+    """Glue references in the book's pages whose value reads nan or 0.000."""
+    bad, cache = [], {}
+    for page in sorted((source / "book").rglob("*.md")):
+        for nb, key in GLUE_REF.findall(page.read_text(encoding="utf-8")):
+            if not nb or key in allow:
+                continue
+            path = (page.parent / nb).resolve()
+            if path not in cache:
+                cache[path] = glued_values(path) if path.exists() else {}
+            value = cache[path].get(key)
+            if value is not None and DEGENERATE.search(value):
+                bad.append(f"{page.relative_to(source)}: {key} = {value}")
+    return bad
+
+
+def pdf_problems(pdf: Path, html_root: Path, min_pages: int) -> list[str]:
+    """Page count and embedded figures of the PDF, from poppler's pdfinfo/pdfimages."""
+    if not pdf.exists():
+        return [f"no PDF at {pdf}"]
+    for tool in ("pdfinfo", "pdfimages"):
+        if not shutil.which(tool):
+            return [f"{tool} not found (Debian package 'poppler-utils')"]
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+    listing = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True).stdout
+    figures = sum(1 for line in listing.splitlines()[2:]
+                  if len(f := line.split()) > 4 and f[2] == "image" and min(int(f[3]), int(f[4])) >= MIN_FIGURE_PX)
+    expected = len(figure_files(html_root))
+    print(f"pdf: {pdf} {pages} pages, {pdf.stat().st_size / 1e6:.1f} MB, {figures} figure images "
+          f"(HTML book: {expected} figures)")
+    problems = []
+    if pages < min_pages:
+        problems.append(f"PDF has {pages} pages, expected at least {min_pages}")
+    if figures < expected:
+        problems.append(f"PDF embeds {figures} figure images, the HTML book has {expected}")
+    return problems
+
+
+def figure_files(root: Path) -> set[Path]:
+    """Raster images the HTML pages show (the theme's own files under _static excluded)."""
+    files = set()
+    for page in root.rglob("*.html"):
+        p = Refs()
+        p.feed(page.read_text(encoding="utf-8", errors="replace"))
+        for ref in p.images:
+            u = urlparse(ref)
+            target = (page.parent / unquote(u.path)).resolve()
+            if not u.scheme and "_static" not in target.parts and target.suffix.lower() in (".png", ".jpg", ".jpeg"):
+                files.add(target)
+    return files
+
+
 def chromium(*args, timeout=120) -> str:
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     if not exe:
@@ -65,8 +142,17 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("root", nargs="?", default="_build/html", type=Path)
     ap.add_argument("--screenshot", type=Path)
+    ap.add_argument("--pdf", type=Path, help="also check this PDF (scripts/build_pdf.sh writes _build/paper.pdf)")
+    ap.add_argument("--min-pages", type=int, default=10)
+    ap.add_argument("--allow-zero", action="append", default=[], metavar="KEY",
+                    help="a glue key whose value is known to be exactly zero (repeatable)")
+    ap.add_argument("--source", type=Path, help="the book's source folder (default: two levels above root)")
     a = ap.parse_args(argv)
     problems = [f"broken link: {b}" for b in broken_links(a.root)]
+    source = a.source or a.root.resolve().parent.parent
+    problems += [f"degenerate glued number: {b}" for b in degenerate_glue(source, a.allow_zero)]
+    if a.pdf:
+        problems += pdf_problems(a.pdf, a.root, a.min_pages)
     page = (a.root / "book" / "results.html").resolve()
     # the page's own script reports whether each figure decoded, after load
     probe = ("<script>window.addEventListener('load',()=>{const i=[...document.images];"

@@ -1,0 +1,44 @@
+"""The book checker's own logic (the browser and PDF parts need chromium/poppler: run by the build)."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+spec = importlib.util.spec_from_file_location("check_book", Path(__file__).parent.parent / "scripts" / "check_book.py")
+check_book = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(check_book)
+
+
+@pytest.mark.parametrize("text,bad", [("nan", True), ("NaN", True), ("0.000", True), ("+0.000", True),
+                                      ("[-0.117, +0.000]", True), ("\u22120.000", True), ("0.0004", False),
+                                      ("10.000", False), ("0.417", False), ("-0.056", False), ("nano", False),
+                                      ("3", False), ("1,434", False)])
+def test_degenerate_pattern(text, bad):
+    assert bool(check_book.DEGENERATE.search(text)) is bad
+
+
+def _glue_nb(path, values):
+    outputs = [{"output_type": "display_data", "data": {"application/papermill.record/text/plain": v},
+                "metadata": {"scrapbook": {"name": k, "mime_prefix": "application/papermill.record/"}}}
+               for k, v in values.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"cells": [{"cell_type": "code", "outputs": outputs, "source": ""}]}))
+
+
+def test_degenerate_glue_names_page_and_key(tmp_path):
+    _glue_nb(tmp_path / "book" / "generated" / "a.ipynb", {"good": "0.417", "ci": "[-0.1, +0.000]", "p": "nan"})
+    (tmp_path / "book" / "r.md").write_text("x {glue:}`generated/a.ipynb::good` y {glue:}`generated/a.ipynb::ci` "
+                                            "z {glue:text}`generated/a.ipynb::p`")
+    bad = check_book.degenerate_glue(tmp_path)
+    assert bad == ["book/r.md: ci = [-0.1, +0.000]", "book/r.md: p = nan"]
+    assert check_book.degenerate_glue(tmp_path, allow=["ci", "p"]) == []
+
+
+def test_figure_files_ignore_theme_images(tmp_path):
+    (tmp_path / "_images").mkdir()
+    (tmp_path / "_static").mkdir()
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "p.html").write_text('<img src="../_images/fig.png"><img src="../_static/logo.png">'
+                                              '<img src="../_images/fig.png"><img src="https://x/y.png">')
+    assert check_book.figure_files(tmp_path) == {(tmp_path / "_images" / "fig.png").resolve()}
