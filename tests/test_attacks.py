@@ -37,6 +37,10 @@ def test_recipes_produce_valid_perturbations(target_ckpt, tmp_path, recipe, lang
     row = res["rows"][0]
     assert row["n"] == 8 and row["n_error"] == 0
     assert row["n_success"] + row["n_failed"] + row["n_misclassified"] == 8
+    for r in row["records"]:  # the recorded predictions agree with the outcome
+        assert (r["original_output"] == r["label"]) == (r["outcome"] != "misclassified")
+        if r["outcome"] in ("success", "failed"):
+            assert (r["perturbed_output"] == r["label"]) == (r["outcome"] == "failed")
     for r in row["records"]:
         if r["outcome"] != "success":
             continue

@@ -54,7 +54,7 @@ def run_intermediate(*args, **kwargs) -> dict:
     cfg = TrainConfig.from_step(p, resolve_precision(p.precision, dev))
     t = get_task(p.task)
     out = Path(p.out_dir)
-    result_path = out / "result.json"
+    result_path = Path(p.result_path) if p.result_path else out / "result.json"
     config = {"step": "intermediate", **p.result_config(), **cfg.as_dict()}
     if (old := _reuse(result_path, out / "checkpoint", config)) is not None:
         return old
@@ -108,15 +108,20 @@ def run_target(*args, **kwargs) -> dict:
         clf = EncoderClassifier(encoder, len(t.labels))
     stats = train(clf, tokenizer, train_ex, cfg, dev, desc=f"target {p.task} ({p.condition})")
     rows = []
+    # clean accuracy on the cleaned parallel test items, the same in every language (the attack
+    # pool, drawn with the same seed, is a subset of them when it is smaller)
+    evaluation = attack_pool(t, p.max_eval_examples, p.max_words, pool_seed=0)
     for lang in p.languages:
-        ex = load_examples(t, lang, "test", max_examples=p.max_eval_examples, max_words=p.max_words)
-        m = evaluate(clf, tokenizer, ex, dev, max_length=p.max_length, precision=cfg.precision)
+        m = evaluate(clf, tokenizer, evaluation.examples(lang), dev, max_length=p.max_length,
+                     precision=cfg.precision)
         rows.append({"language": lang, "n": m["n"], "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
+                     "majority_rate": m["majority_rate"],
                      "zero_shot": lang not in p.train_languages, "original": lang == t.original_language})
     clf.save(out / "checkpoint", base_model=p.model,
              extra={"task": p.task, "seed": p.seed, "condition": p.condition, "intermediate_task": inter_task})
     stats["examples_per_language"] = {lang: len(share) for lang, share in shares.items()}
-    result = {"config": config, "train": stats, "per_language": rows, "provenance": provenance(config, dev)}
+    result = {"config": config, "train": stats, "per_language": rows, "evaluation_items": evaluation.report,
+              "provenance": provenance(config, dev)}
     io.write_json(result_path, result)
     return result
 

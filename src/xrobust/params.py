@@ -138,7 +138,7 @@ def _max_words():
 
 
 def _max_length():
-    return param(128, "Maximum number of tokens per input; longer inputs are truncated.", low=8, high=4096)
+    return param(96, "Maximum number of tokens per input; longer inputs are truncated.", low=8, high=4096)
 
 
 def _device():
@@ -237,8 +237,8 @@ class TrainingParams(Params):
     """What the training loop consumes; shared by the intermediate and the target step."""
 
     seed: int = _seed()
-    lr: float = param(3e-5, "Peak learning rate of AdamW (linear warm-up, then linear decay).", low=1e-7, high=1e-2)
-    epochs: float = _epochs(2.0)
+    lr: float = param(1e-4, "Peak learning rate of AdamW (linear warm-up, then linear decay).", low=1e-7, high=1e-2)
+    epochs: float = _epochs(1.0)
     batch_size: int = param(32, "Training examples per optimisation step.", low=1, high=4096)
     max_length: int = _max_length()
     precision: str = _precision()
@@ -250,11 +250,13 @@ class IntermediateParams(TrainingParams):
 
     model: str = param(OFFLINE_MODEL, f"Encoder to start from: {OFFLINE_MODEL!r}, a Hugging Face model id or a local folder.")
     task: str = param("vitaminc", "English intermediate task (a runnable task of xrobust.tasks).")
-    out_dir: str = param("runs/scratch/intermediate", "Folder for the checkpoint and result.json.",
+    out_dir: str = param("runs/scratch/intermediate", "Folder for the checkpoint (and result.json unless 'result_path' is set).",
                          affects_result=False)
+    result_path: str = param("", "Where to write the result JSON; empty: out_dir/result.json.", optional=True,
+                             affects_result=False)
     epochs: float = _epochs(1.0)
     max_words: int = _max_words()
-    max_train_examples: int = _max_examples(1000, "training")
+    max_train_examples: int = _max_examples(4800, "training")
     max_eval_examples: int = _max_examples(300, "validation")
     device: str = _device()
 
@@ -284,7 +286,7 @@ class TargetParams(TrainingParams):
     result_path: str = param("", "Where to write the result JSON; empty: out_dir/result.json.", optional=True,
                              affects_result=False)
     max_words: int = _max_words()
-    max_train_examples: int = _max_examples(1000, "training")
+    max_train_examples: int = _max_examples(4800, "training")
     max_eval_examples: int = _max_examples(300, "test (per language)")
     device: str = _device()
 

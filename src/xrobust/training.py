@@ -183,10 +183,12 @@ def evaluate(model, tokenizer, examples: list[Example], device, batch_size=64, m
     from sklearn.metrics import accuracy_score, f1_score
 
     if not examples:
-        return {"n": 0, "accuracy": float("nan"), "macro_f1": float("nan")}
+        return {"n": 0, "accuracy": float("nan"), "macro_f1": float("nan"), "majority_rate": float("nan")}
     probs = predict_proba(model, tokenizer, examples, device, batch_size, max_length, precision)
     pred = probs.argmax(-1)
     gold = np.array([e.label for e in examples])
     macro_f1 = f1_score(gold, pred, average="macro", zero_division=0)
+    # the constant predictor of the most frequent gold label: the bar a model must clear
+    majority_rate = float(np.bincount(gold).max() / len(gold))
     return {"n": len(examples), "accuracy": float(accuracy_score(gold, pred)),
-            "macro_f1": float(macro_f1), "predictions": pred.tolist()}
+            "macro_f1": float(macro_f1), "majority_rate": majority_rate, "predictions": pred.tolist()}

@@ -48,6 +48,7 @@ def attack_examples(attack, examples: list[Example], columns=("text",), progress
             continue
         rec["seconds"] = round(time.perf_counter() - t0, 4)
         rec["num_queries"] = int(result.perturbed_result.num_queries)
+        rec["original_output"] = int(result.original_result.output)  # the model's clean prediction
         if isinstance(result, SkippedAttackResult):
             rec.update(outcome="misclassified", clean_correct=False)
         else:
@@ -55,6 +56,7 @@ def attack_examples(attack, examples: list[Example], columns=("text",), progress
             n_words = max(1, len(orig.words))
             changed = len(orig.all_words_diff(pert))
             rec.update(clean_correct=True, perturbed_words=changed, n_words=n_words,
+                       perturbed_output=int(result.perturbed_result.output),
                        perturbed_ratio=changed / n_words, perturbed=pert.text,
                        outcome="success" if isinstance(result, SuccessfulAttackResult)
                        else "failed" if isinstance(result, (FailedAttackResult, MaximizedAttackResult))
