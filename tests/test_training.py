@@ -111,3 +111,21 @@ def test_corrupt_checkpoint_and_result_are_detected(tiny_model_dir, fixture_data
     res = _target(tiny_model_dir, tmp_path, "c")
     assert checkpoint_meta(w.parent)["weights_sha256"]
     assert res["per_language"]
+
+
+def test_unfrozen_ablation_trains_and_saves_the_word_embeddings(tiny_model_dir, fixture_data, tmp_path):
+    """`freeze_embeddings=False` (the ablation) updates the shared word-embedding table and keeps it in
+    the checkpoint; the default leaves it out (it is re-read from the base model)."""
+    import torch
+    from safetensors.torch import load_file
+
+    key = "encoder.embeddings.word_embeddings.weight"
+    for freeze in (True, False):
+        out = tmp_path / str(freeze)
+        experiment.run_target(model=tiny_model_dir, task="multiemo", out_dir=str(out), languages=["en"],
+                              max_train_examples=8, batch_size=4, lr=1e-3, device="cpu", freeze_embeddings=freeze)
+        saved = load_file(str(out / "checkpoint" / "weights.safetensors"))
+        assert (key in saved) is (not freeze)
+        if not freeze:
+            base = EncoderClassifier.load(tmp_path / "True" / "checkpoint")[0].encoder.get_input_embeddings().weight
+            assert not torch.equal(saved[key], base.detach())

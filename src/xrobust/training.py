@@ -26,7 +26,6 @@ class TrainConfig(TrainingParams):
 
     warmup_ratio: float = param(0.1, "Fraction of steps with linearly rising learning rate.", low=0, high=1)
     weight_decay: float = param(0.01, "AdamW weight decay of matrices (not biases or norms).", low=0, high=1)
-    freeze_embeddings: bool = param(True, "Keep the word-embedding table fixed (it is shared by all languages).")
 
     @classmethod
     def from_step(cls, step: TrainingParams, precision: str) -> "TrainConfig":
