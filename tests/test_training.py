@@ -1,8 +1,8 @@
 import pytest
 
 from xrobust import experiment
-from xrobust.io import CorruptResult, read_json, write_json
 from xrobust.models import CorruptCheckpoint, EncoderClassifier, checkpoint_meta
+from xrobust.resultfiles import CorruptResult, read_json, write_json
 
 
 def _target(tiny_model_dir, tmp_path, name, **kw):
@@ -93,7 +93,8 @@ def test_intermediate_then_target_keeps_encoder(tiny_model_dir, fixture_data, tm
 def test_condition_checks_before_compute(tiny_model_dir, tmp_path):
     with pytest.raises(ValueError, match="'condition'.*allowed values: direct, intermediate"):
         _target(tiny_model_dir, tmp_path, "x", condition="both")
-    with pytest.raises(ValueError, match="invalid 'intermediate_checkpoint': required when 'condition' is 'intermediate'"):
+    with pytest.raises(ValueError,
+                       match="invalid 'intermediate_checkpoint': required when 'condition' is 'intermediate'"):
         _target(tiny_model_dir, tmp_path, "x", condition="intermediate")
 
 
