@@ -273,7 +273,8 @@ class IntermediateParams(TrainingParams):
     model: str = param(OFFLINE_MODEL,
                        f"Encoder to start from: {OFFLINE_MODEL!r}, a Hugging Face model id or a local folder.")
     task: str = param("vitaminc", "English intermediate task (a runnable task of xrobust.tasks).")
-    out_dir: str = param("runs/scratch/intermediate", "Folder for the checkpoint (and result.json unless 'result_path' is set).",
+    out_dir: str = param("runs/scratch/intermediate",
+                         "Folder for the checkpoint (and result.json unless 'result_path' is set).",
                          affects_result=False)
     result_path: str = param("", "Where to write the result JSON; empty: out_dir/result.json.", optional=True,
                              affects_result=False)
