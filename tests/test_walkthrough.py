@@ -112,7 +112,7 @@ def test_constraints_reject_what_they_should(model, tiny_model_dir):
                   text, label)
     cands = [c for s in strict.steps for c in s.candidates]
     assert cands and all(not c.verdicts["EncoderSimilarity"] for c in cands)
-    assert all(c.verdicts["MaxWordsPerturbed"] for c in cands)
+    assert all(c.verdicts["MaxShareOfWordsPerturbed"] for c in cands)
     assert strict.outcome == "failed" and strict.final_text == text
     assert strict.num_queries == strict.queries_after_ranking
     loose = walk(_attack(model, "codeswitch", lang, tiny_model_dir, sim_threshold=0.0, query_budget=300), text, label)
