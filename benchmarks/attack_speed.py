@@ -35,14 +35,13 @@ def main(argv=None):
 
     from transformers.modeling_outputs import SequenceClassifierOutput
 
+    from xrobust import resultfiles
     from xrobust.attacks.recipes import BatchedModelWrapper, build
     from xrobust.attacks.run import attack_examples
     from xrobust.data import load_examples
     from xrobust.models import EncoderClassifier, checkpoint_meta
-    from xrobust.textattack_offline import import_textattack
-
-    from xrobust import io
     from xrobust.provenance import provenance
+    from xrobust.textattack_offline import import_textattack
 
     ta = import_textattack()
     if not Path(a.checkpoint, "checkpoint.json").is_file():
@@ -91,7 +90,7 @@ def main(argv=None):
 
     def same(stock_results):
         return sum(outcome(s) == (o["outcome"], o.get("perturbed", s.original_result.attacked_text.text))
-                   for s, o in zip(stock_results, ours))
+                   for s, o in zip(stock_results, ours, strict=True))
 
     n = len(examples)
     result = {
@@ -110,7 +109,7 @@ def main(argv=None):
     for k, v in result.items():
         print(f"{k:>26}: {v}")
     config = {"benchmark": "attack_speed", **{k: v for k, v in vars(a).items() if k != "out"}}
-    io.write_json(Path(a.out), {"config": config, **result, "provenance": provenance(config, "cpu")})
+    resultfiles.write_json(Path(a.out), {"config": config, **result, "provenance": provenance(config, "cpu")})
     print(f"wrote {a.out}")
     return result
 

@@ -72,6 +72,7 @@ def query_benchmark(n=2048, device="cuda") -> dict:
     """Model-query throughput as an attack sees it: stock TextAttack HF-wrapper style (pad to
     the model maximum, batch 32, fp32) versus ours (dynamic padding, length-sorted, batch 256, bf16)."""
     import torch
+
     from xrobust.data import load_examples
     from xrobust.models import EncoderClassifier, load_encoder
     from xrobust.training import predict_logits
@@ -103,9 +104,10 @@ def query_benchmark(n=2048, device="cuda") -> dict:
 def run(bundle: Path, out_dir: Path, seeds, work: Path, target_n: int, inter_n: int) -> None:
     _unpack(bundle, work / "cache")
     import torch
+
     from xrobust.experiment import run_intermediate, run_target
-    from xrobust.io import write_json
-    from xrobust.offline_data import MULTIEMO_LANGS
+    from xrobust.resultfiles import write_json
+    from xrobust.tasks import MULTIEMO_LANGS
 
     langs = list(MULTIEMO_LANGS)
     inter = {"vitaminc": inter_n, "movie_sentiment": inter_n}

@@ -104,7 +104,7 @@ def main(argv=None):
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
 
-    from xrobust import io
+    from xrobust import resultfiles
     from xrobust.data import load_examples
     from xrobust.provenance import provenance
     from xrobust.training import non_embedding_params
@@ -137,7 +137,7 @@ def main(argv=None):
     for k, v in result.items():
         print(f"{k:>40}: {v}")
     config = {"benchmark": "train_speed", **{k: v for k, v in vars(a).items() if k != "out"}}
-    io.write_json(Path(a.out), {"config": config, **result, "provenance": provenance(config, "cpu")})
+    resultfiles.write_json(Path(a.out), {"config": config, **result, "provenance": provenance(config, "cpu")})
     print(f"wrote {a.out}")
     return result
 

@@ -5,7 +5,7 @@ import textwrap
 import pytest
 
 from xrobust import experiment
-from xrobust.io import read_json
+from xrobust.resultfiles import read_json
 
 HOSTILE = ["", "   ", "word " * 2000, "مرحبا بالعالم هذا نص عربي", "नमस्ते दुनिया", "e\u0301te\u0301 café",
            "great 😀🔥 product", "Hotel 酒店 отель ξενοδοχείο", "null\x00byte text", "x" * 25_000]
@@ -14,6 +14,7 @@ HOSTILE = ["", "   ", "word " * 2000, "مرحبا بالعالم هذا نص ع�
 @pytest.fixture(scope="module")
 def target_ckpt(tiny_model_dir, tmp_path_factory):
     import os
+
     from tests.conftest import FIXTURES
 
     os.environ["XROBUST_DATA_DIR"] = str(FIXTURES)
@@ -64,7 +65,7 @@ def _sim_dir(ckpt):
 
 def test_transformations_are_script_aware():
     from xrobust.attacks.transformations import ScriptAwareCharEdit
-    from xrobust.attacks.scripts import graphemes, word_script
+    from xrobust.attacks.writing_systems import graphemes, word_script
 
     t = ScriptAwareCharEdit(max_candidates=50)
     for word in ["नमस्ते", "مرحبا", "привет", "酒店"]:
@@ -79,7 +80,7 @@ def test_transformations_are_script_aware():
 def test_hostile_inputs_do_not_crash(target_ckpt):
     from xrobust.attacks.recipes import BatchedModelWrapper, build
     from xrobust.attacks.run import attack_examples, summarize
-    from xrobust.data import Example
+    from xrobust.examples import Example
     from xrobust.models import EncoderClassifier
 
     model, tok, _ = EncoderClassifier.load(target_ckpt)
@@ -110,7 +111,8 @@ def test_attack_file_resumes(target_ckpt, tmp_path):
     again = experiment.run_attack(target_ckpt, str(out), **kw)  # nothing recomputed: identical rows
     import json
 
-    assert json.dumps(again["rows"], sort_keys=True) == json.dumps(full["rows"], sort_keys=True)  # (NaN-safe comparison)
+    # compared as JSON text: NaN-safe
+    assert json.dumps(again["rows"], sort_keys=True) == json.dumps(full["rows"], sort_keys=True)
 
 
 def test_attack_runs_with_network_disabled(target_ckpt, tmp_path):

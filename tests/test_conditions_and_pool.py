@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 from xrobust import experiment
-from xrobust.data import Example, check_parallel, load_examples, load_multilingual, read_jsonl
+from xrobust.data import check_parallel, load_examples, load_multilingual
+from xrobust.examples import Example, read_jsonl
 from xrobust.pool import attack_pool, clean_parallel
 from xrobust.tasks import get_task
 
@@ -12,7 +13,8 @@ CLEANING = Path(__file__).parent / "fixtures" / "cleaning"
 
 
 def _split(split: str) -> dict[str, list[Example]]:
-    return {lang: read_jsonl(CLEANING / split / f"{lang}.jsonl", ("positive", "negative")) for lang in ("en", "de", "ja")}
+    return {lang: read_jsonl(CLEANING / split / f"{lang}.jsonl", ("positive", "negative"))
+            for lang in ("en", "de", "ja")}
 
 
 def test_cleaning_rules_on_fixture_data():
@@ -79,7 +81,8 @@ def test_multilingual_condition_trains_as_long_as_direct(tiny_model_dir, fixture
 
 @pytest.mark.parametrize("kw,message", [
     (dict(train_languages=["en", "de"]), r"invalid 'train_languages'.*'direct' trains on one language"),
-    (dict(condition="multilingual"), r"invalid 'train_languages': \['en'\]; condition 'multilingual' trains on at least two"),
+    (dict(condition="multilingual"),
+     r"invalid 'train_languages': \['en'\]; condition 'multilingual' trains on at least two"),
     (dict(condition="multilingual", train_languages=["en", "de"], intermediate_checkpoint="x"),
      r"invalid 'intermediate_checkpoint'.*must be empty when 'condition' is 'multilingual'"),
     (dict(condition="multilingual", train_languages=["en", "de", "zh"], max_train_examples=2),

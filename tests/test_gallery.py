@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from xrobust import gallery, io
+from xrobust import gallery, resultfiles
 
 MARK = re.compile(r"<mark>(.*?)</mark>")
 COMMITTED = Path(__file__).parent.parent / "results" / "grid" / "attack"
@@ -15,9 +15,9 @@ def _attack_file(path, condition, records, language="de", recipe="char", seed=0)
     meta = {"condition": condition, "seed": seed, "task": "multiemo"}
     if condition != "direct":
         meta["intermediate_task"] = condition.split("inter-", 1)[1]
-    io.write_json(path, {"config": {"step": "attack", "checkpoint": f"runs/x/target/{condition}_s{seed}/checkpoint",
-                                    "checkpoint_meta": meta},
-                         "rows": [{"language": language, "recipe": recipe, "records": records}]})
+    checkpoint = f"runs/x/target/{condition}_s{seed}/checkpoint"
+    resultfiles.write_json(path, {"config": {"step": "attack", "checkpoint": checkpoint, "checkpoint_meta": meta},
+                                  "rows": [{"language": language, "recipe": recipe, "records": records}]})
     return path
 
 
@@ -87,7 +87,8 @@ def test_cells_carry_lang_and_dir_for_rtl_and_cjk(tmp_path):
 
 def test_selection_is_deterministic_and_puts_successes_first(tmp_path):
     texts = {u: (f"Satz Nummer {u} ist gut", f"Satz Nummer {u} ist gutt") for u in "abcdef"}
-    plan = {"direct": {"a": "failed", "b": "success", "c": "failed", "d": "misclassified", "e": "success", "f": "failed"},
+    plan = {"direct": {"a": "failed", "b": "success", "c": "failed", "d": "misclassified", "e": "success",
+                       "f": "failed"},
             "inter-vitaminc": {"a": "failed", "b": "success", "c": "success", "d": "success", "e": "failed",
                                "f": "failed"}}
     for cond, outcomes in plan.items():
@@ -125,7 +126,7 @@ def test_checksum_is_checked(tmp_path):
     doc = json.loads(f.read_text())
     doc["payload"]["rows"][0]["records"][0]["perturbed"] = "edited"
     f.write_text(json.dumps(doc))
-    with pytest.raises(io.CorruptResult, match="checksum"):
+    with pytest.raises(resultfiles.CorruptResult, match="checksum"):
         gallery.load_pairs(f)
 
 

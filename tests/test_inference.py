@@ -18,7 +18,7 @@ def simulate(n_seeds=5, n_items=300, languages=LANGS, effect=-0.10, english_effe
     every non-English language and `english_effect` in English."""
     rng = np.random.default_rng(rng_seed)
     base, p_clean = rng.uniform(0.35, 0.65, n_items), rng.uniform(0.8, 0.98, n_items)
-    shift = dict(zip(languages, rng.uniform(-0.05, 0.05, len(languages))))
+    shift = dict(zip(languages, rng.uniform(-0.05, 0.05, len(languages)), strict=True))
     rows = []
     for s in range(n_seeds):
         slope = rng.normal(0, slope_sd)

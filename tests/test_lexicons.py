@@ -25,7 +25,8 @@ def write_dictd(base, entries):
         raw = text.encode("utf-8")
         index.append(f"{head}\t{_b64_encode(len(data))}\t{_b64_encode(len(raw))}\n")
         data += raw
-    base.with_suffix(".index").write_text("".join(sorted(index, key=lambda line: line.split("\t")[0])), encoding="utf-8")
+    by_headword = sorted(index, key=lambda line: line.split("\t")[0])
+    base.with_suffix(".index").write_text("".join(by_headword), encoding="utf-8")
     with gzip.open(base.with_suffix(".dict.dz"), "wb") as f:
         f.write(data)
     return base.with_suffix(".index"), base.with_suffix(".dict.dz")

@@ -11,7 +11,8 @@ import threading
 import pytest
 
 from xrobust import offline_data
-from xrobust.data import read_jsonl
+from xrobust.examples import read_jsonl
+from xrobust.tasks import MULTIEMO_LABELS, MULTIEMO_LANGS
 
 
 @pytest.fixture
@@ -61,7 +62,7 @@ def _task_json(examples):
 
 
 def _sentence(text, label):
-    scores = {k: 0 for k in offline_data.MULTIEMO_LABELS}
+    scores = {k: 0 for k in MULTIEMO_LABELS}
     scores[label] = 1
     return {"input": text, "target_scores": scores}
 
@@ -69,7 +70,7 @@ def _sentence(text, label):
 def test_bigbench_preparation(tmp_path, monkeypatch):
     labels = ["positive", "negative", "neutral", "positive", "ambivalent", "negative", "positive"]
     members = {}
-    for lang in offline_data.MULTIEMO_LANGS:
+    for lang in MULTIEMO_LANGS:
         rows = [_sentence(f"{lang} sentence {i}", lab) for i, lab in enumerate(labels)]
         if lang == "de":
             rows[2] = _sentence("de sentence 2", "positive")  # labels disagree: item 2 is dropped everywhere
@@ -86,13 +87,13 @@ def test_bigbench_preparation(tmp_path, monkeypatch):
     monkeypatch.setattr(offline_data, "MULTIEMO_BLOCKS", {"train": (0, 4), "validation": (4, 5), "test": (5, 7)})
 
     root = offline_data.prepare("bigbench")
-    train_de = read_jsonl(root / "multiemo" / "train" / "de.jsonl", offline_data.MULTIEMO_LABELS)
+    train_de = read_jsonl(root / "multiemo" / "train" / "de.jsonl", MULTIEMO_LABELS)
     assert [e.uid for e in train_de] == ["multiemo-0", "multiemo-1", "multiemo-3"]
     assert [e.text_a for e in train_de] == ["de sentence 0", "de sentence 1", "de sentence 3"]
-    assert [offline_data.MULTIEMO_LABELS[e.label] for e in train_de] == ["positive", "negative", "positive"]
+    assert [MULTIEMO_LABELS[e.label] for e in train_de] == ["positive", "negative", "positive"]
     for split, uids in (("validation", ["multiemo-4"]), ("test", ["multiemo-5", "multiemo-6"])):
-        for lang in offline_data.MULTIEMO_LANGS:
-            rows = read_jsonl(root / "multiemo" / split / f"{lang}.jsonl", offline_data.MULTIEMO_LABELS)
+        for lang in MULTIEMO_LANGS:
+            rows = read_jsonl(root / "multiemo" / split / f"{lang}.jsonl", MULTIEMO_LABELS)
             assert [e.uid for e in rows] == uids
     claims = read_jsonl(root / "vitaminc" / "train" / "en.jsonl", ("True", "False", "Neither"))
     assert [(e.text_a, e.text_b, e.label) for e in claims] == [

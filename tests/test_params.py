@@ -18,8 +18,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xrobust import experiment
-from xrobust.params import (STEP_NOTEBOOKS, STEPS, AttackParams, IntermediateParams, TargetParams, check_config,
-                            config_conditions, config_params, resolve_precision)
+from xrobust.params import (
+    STEP_NOTEBOOKS,
+    STEPS,
+    AttackParams,
+    IntermediateParams,
+    TargetParams,
+    check_config,
+    config_conditions,
+    config_params,
+    resolve_precision,
+)
 from xrobust.tasks import TASKS, get_task
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,7 +141,7 @@ def no_loading():
 @pytest.fixture(scope="module")
 def fake_checkpoint(tmp_path_factory):
     """A checkpoint whose metadata and checksum are valid (the weights are never loaded here)."""
-    from xrobust.io import file_sha256
+    from xrobust.resultfiles import file_sha256
 
     ckpt = tmp_path_factory.mktemp("ckpt")
     (ckpt / "weights.safetensors").write_bytes(b"not loaded in these tests")
@@ -155,7 +164,8 @@ RUN = {IntermediateParams: experiment.run_intermediate, TargetParams: experiment
 MULTIEMO = get_task("multiemo").languages
 RUNNABLE = {t.name for t in TASKS.values() if t.runnable}
 WRONG_TYPES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=5),
-                        st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=2), st.integers(), max_size=1))
+                        st.lists(st.integers(), max_size=2),
+                        st.dictionaries(st.text(max_size=2), st.integers(), max_size=1))
 NON_FINITE = st.sampled_from([math.nan, math.inf, -math.inf])
 
 

@@ -7,8 +7,8 @@ import torch
 
 from xrobust.attacks.constraints import MaxShareOfWordsPerturbed
 from xrobust.attacks.recipes import BatchedModelWrapper, EncoderSimilarity, build
-from xrobust.attacks.scripts import script_of, word_script
 from xrobust.attacks.transformations import EmbeddingNeighbourSwap, LexiconSwap, neighbour_index
+from xrobust.attacks.writing_systems import script_of, word_script
 
 
 @pytest.fixture(scope="module")

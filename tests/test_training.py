@@ -1,8 +1,8 @@
 import pytest
 
 from xrobust import experiment
-from xrobust.io import CorruptResult, read_json, write_json
 from xrobust.models import CorruptCheckpoint, EncoderClassifier, checkpoint_meta
+from xrobust.resultfiles import CorruptResult, read_json, write_json
 
 
 def _target(tiny_model_dir, tmp_path, name, **kw):
@@ -38,7 +38,8 @@ def test_training_fits_the_fixture_task(tiny_model_dir, fixture_data, tmp_path):
     fit = evaluate(clf, tok, train_ex, "cpu")
     assert fit["n"] == 12 and fit["majority_rate"] == 0.5  # 6 positive, 6 negative
     # clean accuracy is measured on the cleaned parallel test items, reported with their count
-    assert res["per_language"][0]["majority_rate"] > 0 and res["evaluation_items"]["kept"] >= res["per_language"][0]["n"]
+    assert res["per_language"][0]["majority_rate"] > 0
+    assert res["evaluation_items"]["kept"] >= res["per_language"][0]["n"]
     assert fit["accuracy"] >= 11 / 12 and fit["macro_f1"] >= 0.85
     assert res["train"]["loss_last"] < res["train"]["loss_first"] / 2
 
@@ -93,7 +94,8 @@ def test_intermediate_then_target_keeps_encoder(tiny_model_dir, fixture_data, tm
 def test_condition_checks_before_compute(tiny_model_dir, tmp_path):
     with pytest.raises(ValueError, match="'condition'.*allowed values: direct, intermediate"):
         _target(tiny_model_dir, tmp_path, "x", condition="both")
-    with pytest.raises(ValueError, match="invalid 'intermediate_checkpoint': required when 'condition' is 'intermediate'"):
+    with pytest.raises(ValueError,
+                       match="invalid 'intermediate_checkpoint': required when 'condition' is 'intermediate'"):
         _target(tiny_model_dir, tmp_path, "x", condition="intermediate")
 
 

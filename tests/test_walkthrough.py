@@ -12,6 +12,7 @@ SENTENCES = [("de", "Das Hotel war sauber, das Personal sehr freundlich und das 
 @pytest.fixture(scope="module")
 def target_ckpt(tiny_model_dir, tmp_path_factory):
     import os
+
     from tests.conftest import FIXTURES
 
     os.environ["XROBUST_DATA_DIR"] = str(FIXTURES)
@@ -75,8 +76,9 @@ def test_replay_matches_the_real_attack(model, tiny_model_dir, recipe, lang, tex
 
 
 def test_importance_is_deletion_ranking(model):
-    from xrobust.attacks.walkthrough import walk
     from textattack.shared import AttackedText
+
+    from xrobust.attacks.walkthrough import walk
 
     lang, text = SENTENCES[0]
     label = int(_p(model[2], [text])[0].argmax())
@@ -110,7 +112,7 @@ def test_constraints_reject_what_they_should(model, tiny_model_dir):
                   text, label)
     cands = [c for s in strict.steps for c in s.candidates]
     assert cands and all(not c.verdicts["EncoderSimilarity"] for c in cands)
-    assert all(c.verdicts["MaxWordsPerturbed"] for c in cands)
+    assert all(c.verdicts["MaxShareOfWordsPerturbed"] for c in cands)
     assert strict.outcome == "failed" and strict.final_text == text
     assert strict.num_queries == strict.queries_after_ranking
     loose = walk(_attack(model, "codeswitch", lang, tiny_model_dir, sim_threshold=0.0, query_budget=300), text, label)
@@ -146,7 +148,7 @@ def test_prepare_pick_and_tables(target_ckpt, fixture_data):
     items = walkthrough.grid_items(meta["task"], "de", n_examples=6)
     assert [ex.uid for ex in items] == [ex.uid for ex in walkthrough.grid_items(meta["task"], "de", n_examples=6)]
     predictions = np.asarray(attack.goal_function.model([ex.text_a for ex in items])).argmax(1)
-    correct = [ex for ex, p in zip(items, predictions) if p == ex.label]
+    correct = [ex for ex, p in zip(items, predictions, strict=True) if p == ex.label]
     if not correct:
         with pytest.raises(ValueError, match="'sentence_index'"):
             walkthrough.pick_sentence(attack, items)

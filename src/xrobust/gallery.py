@@ -11,7 +11,7 @@ import html
 import re
 from pathlib import Path
 
-from . import io
+from . import resultfiles
 from .languages import LANGUAGES
 from .params import check_number
 from .stats import condition_label
@@ -25,10 +25,10 @@ _WORD_OR_SPACE = re.compile(r"\s+|\S+")
 
 def load_pairs(paths) -> list[dict]:
     """One dict per attacked record of every attack result file under `paths` (files or
-    folders). Files are read with their checksum checked (`io.read_json`)."""
+    folders). Files are read with their checksum checked (`resultfiles.read_json`)."""
     out = []
     for path in _json_files(paths):
-        doc = io.read_json(path)
+        doc = resultfiles.read_json(path)
         if doc.get("config", {}).get("step") != "attack":
             continue
         meta = doc["config"]["checkpoint_meta"]
@@ -91,8 +91,8 @@ def diff(original: str, perturbed: str, language: str) -> tuple[list[tuple[str, 
         if op != "equal":
             changed_a[i1:i2] = [True] * (i2 - i1)
             changed_b[j1:j2] = [True] * (j2 - j1)
-    return ([(t, c and not t.isspace()) for t, c in zip(a, changed_a)],
-            [(t, c and not t.isspace()) for t, c in zip(b, changed_b)])
+    return ([(t, c and not t.isspace()) for t, c in zip(a, changed_a, strict=True)],
+            [(t, c and not t.isspace()) for t, c in zip(b, changed_b, strict=True)])
 
 
 def inline_diff(original: str, perturbed: str, language: str) -> list[tuple[str, str]]:
@@ -147,7 +147,8 @@ def render(chosen: dict, conditions: list[str] | None = None) -> str:
         found = {c for items in chosen.values() for by_cond in items.values() for c in by_cond}
         conditions = sorted(found, key=lambda c: (c != "direct", c))
     # the theme keeps a table on one printed page; the gallery's may break between rows
-    parts = ['<div class="xr-gallery"><style>.xr-gallery td{vertical-align:top}.xr-gallery tr{break-inside:avoid}</style>']
+    parts = ['<div class="xr-gallery"><style>.xr-gallery td{vertical-align:top}'
+             '.xr-gallery tr{break-inside:avoid}</style>']
     if any(p.get("perturbed") is not None and not p.get("pred_after")
            for items in chosen.values() for by_cond in items.values() for p in by_cond.values()):
         parts.append("<p><small>These result files do not store the predicted label after the attack; "

@@ -14,34 +14,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .e5_offline import OFFLINE_MODEL_NAME, offline_model_dir
-from .io import atomic_write_text, file_sha256
-from .params import check_device
+from .params import check_device, resolve_model
+from .resultfiles import atomic_write_text, file_sha256
 
 POOLINGS = ("mean", "cls")
 
 
-def resolve_model(name_or_path: str) -> str:
-    """Map a model parameter to something `from_pretrained` accepts."""
-    if not isinstance(name_or_path, str) or not name_or_path.strip():
-        raise ValueError(f"'model' must be a non-empty string: {OFFLINE_MODEL_NAME!r}, a Hugging "
-                         f"Face model id such as 'xlm-roberta-large', or a local folder; got {name_or_path!r}")
-    if name_or_path == OFFLINE_MODEL_NAME:
-        return str(offline_model_dir())
-    path = Path(name_or_path).expanduser()
-    if path.exists():
-        if not (path / "config.json").is_file():
-            raise ValueError(f"'model' folder {path} has no config.json (not a from_pretrained folder)")
-        return str(path)
-    if name_or_path.startswith((".", "/", "~")):  # meant as a path, not a hub id
-        raise ValueError(f"'model' path {name_or_path!r} does not exist; allowed values: "
-                         f"{OFFLINE_MODEL_NAME!r}, a hub id, or an existing local folder")
-    return name_or_path  # a hub id; from_pretrained reports if it cannot be fetched
-
-
 def load_encoder(name_or_path: str):
     from transformers import AutoModel, AutoTokenizer
-
     from transformers.utils import logging as hf_logging
 
     source = resolve_model(name_or_path)

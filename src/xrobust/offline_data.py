@@ -18,13 +18,11 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .data import write_jsonl
-from .e5_offline import cache_dir
-from .io import atomic_write_text
-from .tasks import Task, register
+from .examples import write_jsonl
+from .paths import cache_dir
+from .resultfiles import atomic_write_text
+from .tasks import MULTIEMO_LANGS
 
-MULTIEMO_LANGS = ("en", "de", "es", "fr", "it", "ja", "nl", "pl", "pt", "ru", "zh")
-MULTIEMO_LABELS = ("negative", "neutral", "positive", "ambivalent")
 # index blocks of the aligned sentence files (see module docstring)
 MULTIEMO_BLOCKS = {"train": (0, 34000), "validation": (34000, 36000), "test": (36000, 43000)}
 # movie snippets held out for validation (the last ones of the file)
@@ -49,16 +47,6 @@ PINNED = {
         "https://files.pythonhosted.org/packages/77/8c/4a48c10a50f750ae565e341e697d74a38075a3e43ff0df6f1ab72e186902/"
         "vaderSentiment-3.3.2.tar.gz", "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9"),
 }
-
-register(Task("multiemo", "classification", MULTIEMO_LANGS, "accuracy", labels=MULTIEMO_LABELS,
-              offline="bigbench", runnable=True, original_language="pl",
-              note="MultiEmo sentences (BIG-bench copy). Polish is the original language; English and "
-                   "the other languages are machine translations of it."))
-register(Task("vitaminc", "classification", ("en",), "accuracy", labels=("True", "False", "Neither"),
-              offline="bigbench", runnable=True, note="VitaminC fact verification (BIG-bench copy)."))
-register(Task("movie_sentiment", "classification", ("en",), "accuracy", labels=("negative", "positive"),
-              offline="vader", runnable=True, note="Pang & Lee movie snippets rated by VADER's annotators."))
-
 
 def data_root() -> Path:
     return cache_dir() / "data"

@@ -14,6 +14,7 @@ import numbers
 import re
 import typing
 from dataclasses import MISSING, dataclass, field, fields, replace
+from pathlib import Path
 
 PRECISIONS = ("auto", "fp32", "bf16")
 DEVICES = ("auto", "cpu", "cuda")  # and cuda:N
@@ -87,12 +88,30 @@ def check_device(value) -> str:
     return value
 
 
+def resolve_model(name_or_path: str) -> str:
+    """Map a model parameter to something `from_pretrained` accepts."""
+    if not isinstance(name_or_path, str) or not name_or_path.strip():
+        raise ValueError(f"'model' must be a non-empty string: {OFFLINE_MODEL!r}, a Hugging "
+                         f"Face model id such as 'xlm-roberta-large', or a local folder; got {name_or_path!r}")
+    if name_or_path == OFFLINE_MODEL:
+        from .e5_offline import offline_model_dir  # converts once; not needed to check other names
+
+        return str(offline_model_dir())
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise ValueError(f"'model' folder {path} has no config.json (not a from_pretrained folder)")
+        return str(path)
+    if name_or_path.startswith((".", "/", "~")):  # meant as a path, not a hub id
+        raise ValueError(f"'model' path {name_or_path!r} does not exist; allowed values: "
+                         f"{OFFLINE_MODEL!r}, a hub id, or an existing local folder")
+    return name_or_path  # a hub id; from_pretrained reports if it cannot be fetched
+
+
 def check_model(name: str, value) -> str:
     """A model name or folder; a path that does not exist is refused here, a hub id when loading."""
     check_text(name, value)
     if value != OFFLINE_MODEL:
-        from .models import resolve_model
-
         try:
             resolve_model(value)
         except ValueError as e:
@@ -124,7 +143,8 @@ def param(default, help: str, *, low=None, high=None, choices=None, optional=Fal
 
 
 def _epochs(default: float):
-    return param(default, "Passes over the training set (fractions allowed: steps are ceil(examples / batch_size) x epochs).",
+    return param(default, "Passes over the training set "
+                          "(fractions allowed: steps are ceil(examples / batch_size) x epochs).",
                  low=0.01, high=100)
 
 
@@ -133,7 +153,8 @@ def _seed(help="Random seed of training (head initialisation, batch order, dropo
 
 
 def _max_words():
-    return param(40, "Keep only items whose English text has at most this many words (the same items in every language).",
+    return param(40, "Keep only items whose English text has at most this many words "
+                     "(the same items in every language).",
                  low=1, high=100_000)
 
 
@@ -146,7 +167,8 @@ def _device():
 
 
 def _precision():
-    return param("auto", "Numeric format: 'auto' (bf16 on a GPU, fp32 on CPU), 'fp32' or 'bf16'; results record the resolved one.",
+    return param("auto", "Numeric format: 'auto' (bf16 on a GPU, fp32 on CPU), 'fp32' or 'bf16'; "
+                         "results record the resolved one.",
                  choices=PRECISIONS)
 
 
@@ -249,9 +271,11 @@ class TrainingParams(Params):
 class IntermediateParams(TrainingParams):
     """Step 1: fine-tune the encoder on an English intermediate task."""
 
-    model: str = param(OFFLINE_MODEL, f"Encoder to start from: {OFFLINE_MODEL!r}, a Hugging Face model id or a local folder.")
+    model: str = param(OFFLINE_MODEL,
+                       f"Encoder to start from: {OFFLINE_MODEL!r}, a Hugging Face model id or a local folder.")
     task: str = param("vitaminc", "English intermediate task (a runnable task of xrobust.tasks).")
-    out_dir: str = param("runs/scratch/intermediate", "Folder for the checkpoint (and result.json unless 'result_path' is set).",
+    out_dir: str = param("runs/scratch/intermediate",
+                         "Folder for the checkpoint (and result.json unless 'result_path' is set).",
                          affects_result=False)
     result_path: str = param("", "Where to write the result JSON; empty: out_dir/result.json.", optional=True,
                              affects_result=False)
@@ -272,17 +296,27 @@ class IntermediateParams(TrainingParams):
 class TargetParams(TrainingParams):
     """Step 2: fine-tune on the target task and evaluate per language."""
 
-    model: str = param(OFFLINE_MODEL, f"Encoder to start from (condition 'direct'): {OFFLINE_MODEL!r}, a Hugging Face model id or a local folder; the intermediate checkpoint must come from the same one.")
+    model: str = param(OFFLINE_MODEL,
+                       f"Encoder to start from (condition 'direct'): {OFFLINE_MODEL!r}, a Hugging Face model id "
+                       "or a local folder; the intermediate checkpoint must come from the same one.")
     task: str = param("multiemo", "Target task (a runnable task of xrobust.tasks).")
-    condition: str = param("direct", "'direct': the pretrained encoder, trained in one language; 'intermediate': the encoder of an intermediate checkpoint, trained in one language; 'multilingual': the pretrained encoder, trained in several languages.",
+    condition: str = param("direct",
+                           "'direct': the pretrained encoder, trained in one language; 'intermediate': the encoder "
+                           "of an intermediate checkpoint, trained in one language; 'multilingual': the pretrained "
+                           "encoder, trained in several languages.",
                            choices=CONDITIONS)
-    intermediate_checkpoint: str = param("", "Checkpoint folder of step 1; required for condition 'intermediate', empty otherwise.",
+    intermediate_checkpoint: str = param("", "Checkpoint folder of step 1; required for condition 'intermediate', "
+                                             "empty otherwise.",
                                          optional=True)
     languages: list[str] = param(["en", "de", "es", "fr", "it", "ja", "nl", "pl", "pt", "ru", "zh"],
                                  "Languages to evaluate on (test split).", choices=_task_languages)
-    train_languages: list[str] = param(["en"], "Languages of the training data: one for 'direct' and 'intermediate' (the others are zero-shot), at least two for 'multilingual' (equal shares of max_train_examples).",
+    train_languages: list[str] = param(["en"],
+                                       "Languages of the training data: one for 'direct' and 'intermediate' (the "
+                                       "others are zero-shot), at least two for 'multilingual' (equal shares of "
+                                       "max_train_examples).",
                                        choices=_task_languages)
-    out_dir: str = param("runs/scratch/target", "Folder for the checkpoint (and result.json unless 'result_path' is set).",
+    out_dir: str = param("runs/scratch/target",
+                         "Folder for the checkpoint (and result.json unless 'result_path' is set).",
                          affects_result=False)
     result_path: str = param("", "Where to write the result JSON; empty: out_dir/result.json.", optional=True,
                              affects_result=False)
@@ -313,9 +347,11 @@ class AttackParams(Params):
     """Step 3: attack a target checkpoint in each language with each recipe."""
 
     checkpoint: str = param("runs/scratch/target/checkpoint", "Target checkpoint folder (from step 2).")
-    out_path: str = param("runs/scratch/attack.json", "Result JSON (resumed if it holds a partial run of the same configuration).",
+    out_path: str = param("runs/scratch/attack.json",
+                          "Result JSON (resumed if it holds a partial run of the same configuration).",
                           affects_result=False)
-    languages: list[str] = param(["en", "de", "es", "fr", "ru", "zh"], "Languages to attack (languages of the checkpoint's task; English is the reference).")
+    languages: list[str] = param(["en", "de", "es", "fr", "ru", "zh"],
+                                 "Languages to attack (languages of the checkpoint's task; English is the reference).")
     recipes: list[str] = param(["char", "codeswitch"], "Attack recipes: 'char', 'embedding', 'codeswitch'.",
                                choices=RECIPES)
     n_examples: int = param(20, "Number of test items attacked, the same items in every language, seed and condition.",
@@ -336,18 +372,9 @@ class AttackParams(Params):
         check_model("similarity_model", self.similarity_model)
 
     def check_task(self, task) -> None:
-        """Checks that need the checkpoint's task (read from the checkpoint, before any model load)."""
-        from .attacks.recipes import check_recipe_language, recipe_applies
-
+        """Checks that need the checkpoint's task (read from the checkpoint, before any model load).
+        Whether each recipe can serve these languages is checked by `attacks.recipes.check_recipes`."""
         self.languages = check_list("languages", self.languages, task.languages)
-        for recipe in self.recipes:
-            for lang in self.languages:
-                if not recipe_applies(recipe, lang):
-                    continue  # recorded as not applicable in the result
-                try:
-                    check_recipe_language(recipe, lang)
-                except ValueError as e:
-                    raise ValueError(f"invalid 'languages' for recipe {recipe!r}: {e}") from None
 
 
 STEPS = {"intermediate": IntermediateParams, "target": TargetParams, "attack": AttackParams}
@@ -387,8 +414,8 @@ def check_config(config: dict) -> None:
     """Validate every key and value of a workflow config before any job runs."""
     conditions = config_conditions(config)
     jobs = [("intermediate", {"task": t}) for t in config.get("intermediate_tasks") or []]
-    jobs += [("target", {"condition": c, **({"intermediate_checkpoint": "<step 1 checkpoint>"} if c == "intermediate" else {})})
-             for c in conditions]
+    step1 = {"intermediate_checkpoint": "<step 1 checkpoint>"}
+    jobs += [("target", {"condition": c, **(step1 if c == "intermediate" else {})}) for c in conditions]
     for step, job in jobs + [("attack", {})]:
         try:
             STEPS[step].build(**config_params(config, step, **job))

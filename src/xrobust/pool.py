@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .data import Example, check_parallel, load_examples, n_words, subsample
+from .data import check_parallel, load_examples, n_words, subsample
+from .examples import Example
 from .tasks import Task
 
 RULES = ("empty", "untranslated", "in_train")

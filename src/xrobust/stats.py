@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import io
+from . import resultfiles as io
 
 
 def condition_label(info: dict, run_dir: str = "") -> str:

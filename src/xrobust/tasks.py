@@ -1,5 +1,9 @@
 """Registry of XTREME-R tasks (languages, metric, hub location) plus the offline tasks we can run here.
 
+A leaf of the package: it imports nothing from it, so data, attack and analysis code can all
+look tasks up. Tasks whose data ship in a package (`offline="..."`) are prepared by
+`xrobust.offline_data`, which knows the sources; the rows here only name them.
+
 Language lists follow the XTREME-R benchmark (Ruder et al., 2021): `XTREME_R_TASK2LANGS` in
 `evaluate.py` of github.com/google-research/xtreme (commit 838c13b69daafb9328785d16caae2711e4012123).
 Only sentence(-pair) classification tasks can be trained and attacked by this package; the
@@ -25,13 +29,17 @@ class Task:
     eval_split: str = "test"
     source_language: str = "en"  # the language whose text length filters parallel items
     original_language: str = ""  # where the other languages are translations: the one they were translated from
-    offline: str = ""  # name of an offline source in xrobust.offline_data, if any
+    offline: str = ""  # name of an offline source in xrobust.offline_data.PREPARERS, if any
     note: str = ""
     runnable: bool = field(default=False)
 
 
 def _langs(s: str) -> tuple[str, ...]:
     return tuple(s.split())
+
+
+MULTIEMO_LANGS = ("en", "de", "es", "fr", "it", "ja", "nl", "pl", "pt", "ru", "zh")
+MULTIEMO_LABELS = ("negative", "neutral", "positive", "ambivalent")
 
 
 TASKS: dict[str, Task] = {t.name: t for t in [
@@ -90,13 +98,16 @@ TASKS: dict[str, Task] = {t.name: t for t in [
     Task("cosmosqa", "multiple_choice", ("en",), "accuracy", hub="allenai/cosmos_qa",
          note="Multiple choice: not supported."),
     Task("ccg", "tagging", ("en",), "accuracy", note="CCG supertagging: not supported."),
+    # tasks whose data install from PyPI (see xrobust.offline_data)
+    Task("multiemo", "classification", MULTIEMO_LANGS, "accuracy", labels=MULTIEMO_LABELS,
+         offline="bigbench", runnable=True, original_language="pl",
+         note="MultiEmo sentences (BIG-bench copy). Polish is the original language; English and "
+              "the other languages are machine translations of it."),
+    Task("vitaminc", "classification", ("en",), "accuracy", labels=("True", "False", "Neither"),
+         offline="bigbench", runnable=True, note="VitaminC fact verification (BIG-bench copy)."),
+    Task("movie_sentiment", "classification", ("en",), "accuracy", labels=("negative", "positive"),
+         offline="vader", runnable=True, note="Pang & Lee movie snippets rated by VADER's annotators."),
 ]}
-
-
-def register(task: Task) -> Task:
-    """Add a task (used by the offline data module for tasks that ship in packages)."""
-    TASKS[task.name] = task
-    return task
 
 
 def allowed(names) -> str:
@@ -104,8 +115,6 @@ def allowed(names) -> str:
 
 
 def get_task(name: str) -> Task:
-    from . import offline_data  # noqa: F401  (registers the tasks that ship in packages)
-
     try:
         return TASKS[name]
     except KeyError:
@@ -113,8 +122,6 @@ def get_task(name: str) -> Task:
 
 
 def check_runnable(name: str) -> Task:
-    from . import offline_data  # noqa: F401  (registers the tasks that ship in packages)
-
     ok = [t.name for t in TASKS.values() if t.runnable]
     if name not in TASKS:
         raise ValueError(f"unknown task {name!r}; allowed values for 'task': {allowed(ok)}")

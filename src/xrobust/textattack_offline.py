@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .e5_offline import cache_dir
+from .paths import cache_dir
 
 _ready = False
 

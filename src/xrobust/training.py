@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .data import Example
+from .examples import Example
 from .params import PRECISIONS, TrainingParams, param  # noqa: F401  (PRECISIONS: re-exported)
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import regex
 
-from ..e5_offline import cache_dir
+from ..paths import cache_dir
 
 # language -> (FreeDict package, inverted?, target language of the switch)
 FREEDICT = {

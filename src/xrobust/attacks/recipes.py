@@ -14,18 +14,17 @@ import copy
 
 import torch
 
+from ..examples import Example
 from ..params import RECIPES, check_choice, check_number
 from ..textattack_offline import import_textattack
 from ..training import encode
-from ..data import Example
 from . import lexicons
 from .constraints import MaxShareOfWordsPerturbed
 from .transformations import EmbeddingNeighbourSwap, LexiconSwap, ScriptAwareCharEdit, neighbour_index
 
 ta = import_textattack()
 from textattack import Attack  # noqa: E402
-from textattack.constraints.pre_transformation import (  # noqa: E402
-    InputColumnModification, MaxModificationRate, RepeatModification)
+from textattack.constraints.pre_transformation import InputColumnModification, MaxModificationRate, RepeatModification  # noqa: E402
 from textattack.constraints.semantics.sentence_encoders import SentenceEncoder  # noqa: E402
 from textattack.goal_functions import UntargetedClassification  # noqa: E402
 from textattack.models.wrappers import ModelWrapper  # noqa: E402
@@ -166,7 +165,6 @@ def lexicon_codeswitch(model_wrapper, *, language: str, similarity=None, sim_thr
 
 RECIPE_BUILDERS = {"char": script_aware_deepwordbug, "embedding": embedding_textfooler,
                    "codeswitch": lexicon_codeswitch}
-RECIPES = tuple(RECIPE_BUILDERS)
 
 
 def build(recipe: str, model_wrapper, language: str, *, tokenizer=None, embeddings=None,
@@ -209,4 +207,16 @@ def check_recipe_language(recipe: str, language: str) -> None:
     check_choice("recipe", recipe, RECIPES)
     if recipe == "codeswitch":
         lexicons.load_lexicon(language)
+
+
+def check_recipes(recipes, languages) -> None:
+    """`check_recipe_language` for every pair a run attacks (pairs a recipe does not apply to are skipped)."""
+    for recipe in recipes:
+        for lang in languages:
+            if not recipe_applies(recipe, lang):
+                continue  # recorded as not applicable in the result
+            try:
+                check_recipe_language(recipe, lang)
+            except ValueError as e:
+                raise ValueError(f"invalid 'languages' for recipe {recipe!r}: {e}") from None
 

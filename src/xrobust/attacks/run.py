@@ -7,12 +7,16 @@ from collections import OrderedDict
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..data import Example
+from ..examples import Example
 from ..textattack_offline import import_textattack
 
 ta = import_textattack()
 from textattack.attack_results import (  # noqa: E402
-    FailedAttackResult, MaximizedAttackResult, SkippedAttackResult, SuccessfulAttackResult)
+    FailedAttackResult,
+    MaximizedAttackResult,
+    SkippedAttackResult,
+    SuccessfulAttackResult,
+)
 
 MAX_CHARS = 20_000  # longer inputs are recorded as skipped instead of attacked
 
@@ -38,7 +42,7 @@ def attack_examples(attack, examples: list[Example], columns=("text",), progress
         if reason:
             records.append({**rec, "outcome": "skipped", "skip_reason": reason, "clean_correct": None})
             continue
-        inp = OrderedDict(zip(columns, texts)) if len(texts) > 1 else texts[0]
+        inp = OrderedDict(zip(columns, texts, strict=True)) if len(texts) > 1 else texts[0]
         t0 = time.perf_counter()
         try:
             result = attack.attack(inp, ex.label)

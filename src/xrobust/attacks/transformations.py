@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ..textattack_offline import import_textattack
-from .scripts import HOMOGLYPHS, graphemes, is_wordlike, word_script
+from .writing_systems import HOMOGLYPHS, graphemes, is_wordlike, word_script
 
 ta = import_textattack()
 from textattack.transformations import WordSwap  # noqa: E402
@@ -113,7 +113,7 @@ class EmbeddingNeighbourIndex:
         vec = torch.nn.functional.normalize(self.table[torch.tensor(ids, device=self.table.device)].mean(0), dim=0)
         top = torch.topk(self.cand @ vec, min(len(self.words), 20 * k))
         script, out, low = word_script(word), [], word.lower()
-        for s, i in zip(top.values.tolist(), top.indices.tolist()):
+        for s, i in zip(top.values.tolist(), top.indices.tolist(), strict=True):
             cand = self.words[i]
             if s < min_cos or len(out) >= k:
                 break

@@ -100,12 +100,13 @@ def walk(attack, text: str, label: int) -> Walkthrough:
         if search_over:
             break
         step, raw = _step(attack, current, original, int(i))
-        survivors = [(c, t) for c, t in zip(step.candidates, raw) if c.kept]
+        survivors = [(c, t) for c, t in zip(step.candidates, raw, strict=True) if c.kept]
         if not survivors:
             w.steps.append(step)
             continue
         results, search_over = goal.get_results([t for _, t in survivors])
-        for (c, _), r in zip(survivors, results):
+        # results stop where the query budget ran out, so may be fewer than the survivors
+        for (c, _), r in zip(survivors, results, strict=False):
             c.score, c.prediction = float(r.score), int(r.output)
         results = sorted(results, key=lambda r: -r.score)
         step.queries = goal.num_queries
@@ -127,7 +128,7 @@ def _step(attack, current, original, index: int) -> tuple[Step, list]:
     for constraint in attack.constraints:
         ref = original if constraint.compare_against_original else current.attacked_text
         accepted = {id(t) for t in constraint.call_many(raw, ref)}
-        for c, t in zip(candidates, raw):
+        for c, t in zip(candidates, raw, strict=True):
             c.verdicts[constraint_name(constraint)] = id(t) in accepted
     score = float(current.score)
     return Step(index=index, word=current.attacked_text.words[index], current_text=current.attacked_text.text,
@@ -139,7 +140,8 @@ def _candidates(attack, current, index: int) -> list:
     """The transformation's candidates for one word, as `Attack.get_transformations` makes them
     (pre-transformation constraints applied, the unchanged text dropped), ordered by text as
     `Attack.filter_transformations` orders them."""
-    raw = attack.transformation(current.attacked_text, pre_transformation_constraints=attack.pre_transformation_constraints,
+    raw = attack.transformation(current.attacked_text,
+                                pre_transformation_constraints=attack.pre_transformation_constraints,
                                 indices_to_modify=[index])
     return sorted((t for t in raw if t.text != current.attacked_text.text), key=lambda t: t.text)
 
@@ -231,7 +233,7 @@ def pick_sentence(attack, items, index: int | None = None):
         check_number("sentence_index", index, low=0, high=len(items) - 1, integer=True)
         return items[index]
     predictions = np.asarray(attack.goal_function.model([ex.text_a for ex in items])).argmax(axis=1)
-    for ex, pred in zip(items, predictions):
+    for ex, pred in zip(items, predictions, strict=True):
         if int(pred) == ex.label:
             return ex
     raise ValueError("no item is classified correctly by this checkpoint; set 'sentence_index' or 'text'")
