@@ -264,7 +264,8 @@ class TrainingParams(Params):
     batch_size: int = param(32, "Training examples per optimisation step.", low=1, high=4096)
     max_length: int = _max_length()
     precision: str = _precision()
-    freeze_embeddings: bool = param(True, "Keep the word-embedding table fixed, as it is shared by all languages (False: the unfrozen ablation).")
+    freeze_embeddings: bool = param(True, "Keep the word-embedding table fixed, as it is shared by all languages "
+                                          "(False: the unfrozen ablation).")
 
 
 @dataclass
