@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from . import io
+from .analysis import majority_rate
 from .data import load_examples, load_multilingual
 from .models import CorruptCheckpoint, EncoderClassifier, checkpoint_meta, checkpoint_ok, load_encoder, pick_device
 from .params import AttackParams, IntermediateParams, TargetParams, resolve_precision
@@ -112,6 +113,7 @@ def run_target(*args, **kwargs) -> dict:
         ex = load_examples(t, lang, "test", max_examples=p.max_eval_examples, max_words=p.max_words)
         m = evaluate(clf, tokenizer, ex, dev, max_length=p.max_length, precision=cfg.precision)
         rows.append({"language": lang, "n": m["n"], "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
+                     "majority_rate": majority_rate([e.label for e in ex]),  # the bar a learned model must pass
                      "zero_shot": lang not in p.train_languages, "original": lang == t.original_language})
     clf.save(out / "checkpoint", base_model=p.model,
              extra={"task": p.task, "seed": p.seed, "condition": p.condition, "intermediate_task": inter_task})
