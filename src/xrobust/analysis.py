@@ -295,6 +295,8 @@ def glue_values(grid: Grid, learned: pd.DataFrame, headline: pd.DataFrame, contr
            "model": str(d.get("target.model")), "task": str(d.get("target.task")), "train_examples": d.get("target.max_train_examples"),
            "train_steps": d.get("target.train_steps"), "epochs": d.get("target.epochs"),
            "pool_seed": d.get("attack.pool_seed"), "min_seeds": MIN_SEEDS,
+           "word_embeddings": "frozen" if d.get("target.freeze_embeddings") else "trained",
+           "max_eval_examples": d.get("target.max_eval_examples"),
            "n_models": len(learned), "n_models_learned": int(learned.learned.sum()),
            "majority_rate_en": float(learned.majority_rate_en.mean()),
            "accuracy_en_min": float(learned.accuracy_en.min()), "accuracy_en_max": float(learned.accuracy_en.max()),
@@ -341,4 +343,7 @@ def with_effect_text(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     for col in ("p", "p_holm"):
         if col in out:
             out[col] = out[col].map(inference.format_p)
-    return out.drop(columns=[c for c in ("delta", "ci_low", "ci_high", "n_pairs", "test", "method") if c in out])
+    out = out.drop(columns=[c for c in ("delta", "ci_low", "ci_high", "n_pairs", "test", "method") if c in out])
+    labels = [c for c in ("condition", "metric", "comparison", "language") if c in out]
+    first = ["effect"] + [c for c in ("p", "p_holm") if c in out] + ["n (seeds, items)"]
+    return out.set_index(labels)[first + [c for c in out if c not in first + labels]]
