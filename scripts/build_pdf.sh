@@ -12,7 +12,8 @@ jupyter-book build . --builder singlehtml -W -n --keep-going "$@"
 # the one page is written to book/index.html (or book/pending.html: the root document), but its links to
 # _static/ and _images/ are relative to the output root: print a copy placed at the root
 page=_build/singlehtml/paper.html
-root=$(ls _build/singlehtml/book/index.html _build/singlehtml/book/pending.html 2>/dev/null | head -1)  # see scripts/book_toc.py
+root=_build/singlehtml/book/index.html
+[ -f "$root" ] || root=_build/singlehtml/book/pending.html  # the root without the answer grid (scripts/book_toc.py)
 cp "$root" "$page"
 rm -f _build/paper.pdf
 profile=$(mktemp -d)
