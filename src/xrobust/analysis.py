@@ -15,7 +15,6 @@ intervals, Holm, variance components) is `xrobust.inference`; this module only a
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from . import inference, io, stats
+from .data import load_examples, majority_rate
 
 CONTROL = "direct"
 ENGLISH = "en"
@@ -117,7 +117,6 @@ def _majority_rates(docs, target_files, clean) -> pd.Series:
                 for doc in (docs[f] for f in target_files) for r in doc["per_language"]}
     if all(v is not None for v in recorded.values()):
         return pd.Series([recorded[(s, lang)] for s, lang in zip(clean.seed, clean.language)], index=clean.index)
-    from .data import load_examples
     from .tasks import get_task
 
     cfg = docs[target_files[0]]["config"]
@@ -127,14 +126,6 @@ def _majority_rates(docs, target_files, clean) -> pd.Series:
                            max_words=cfg["max_words"])
         rates[lang] = majority_rate([e.label for e in ex])
     return clean.language.map(rates)
-
-
-def majority_rate(labels) -> float:
-    """Accuracy of always predicting the most frequent label."""
-    counts = Counter(labels)
-    if not counts:
-        raise ValueError("labels is empty; allowed: at least one label")
-    return max(counts.values()) / sum(counts.values())
 
 
 # ---------------------------------------------------------------- learned-model check

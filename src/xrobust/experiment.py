@@ -17,8 +17,7 @@ from pathlib import Path
 import torch
 
 from . import io
-from .analysis import majority_rate
-from .data import load_examples, load_multilingual
+from .data import load_examples, load_multilingual, majority_rate
 from .models import CorruptCheckpoint, EncoderClassifier, checkpoint_meta, checkpoint_ok, load_encoder, pick_device
 from .params import AttackParams, IntermediateParams, TargetParams, resolve_precision
 from .pool import attack_pool
