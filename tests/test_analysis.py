@@ -131,3 +131,16 @@ def test_glue_values_are_raw_and_format_in_the_text(grid):
     assert values["primary_success_p"] == "< 0.001" or float(values["primary_success_p"]) < 0.05
     text = analysis.with_effect_text(headline).loc[("inter-x", "attack success")]
     assert text.effect.startswith("0.25 (95% CI ") and text["n (seeds, items)"] == "3, 12"
+
+
+def test_one_seed_grid_runs_through_without_intervals(tmp_path):
+    """The README's demo grid has one seed: every table is made, intervals and design are NaN."""
+    grid = analysis.load_grid(_grid(tmp_path / "g", seeds=(0,)))
+    headline = analysis.headline_table(grid, n_boot=200)
+    assert headline.delta.notna().all() and headline.ci_low.isna().all() and (headline.n_seeds == 1).all()
+    design = analysis.design_from_pilot(grid)
+    assert not design.feasible.any() and design.n_seeds.isna().all()
+    values = analysis.glue_values(grid, analysis.learned_model_check(grid, n_labels=4), headline,
+                                  analysis.english_contrast(grid), analysis.clean_deltas(grid),
+                                  analysis.language_effects(grid), design)
+    assert values["primary_success_p"] == "n/a" and np.isnan(values["primary_design_overall_seeds"])

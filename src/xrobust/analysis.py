@@ -244,13 +244,20 @@ def design_from_pilot(grid: Grid, overall: float = OVERALL_HALF_WIDTH, per_langu
     """Per treated condition: variance components of the attack-success difference (non-English
     languages) and the cheapest (S seeds, K items) whose predicted 95% half-width reaches
     `overall` for the non-English effect and `per_language` for each language, with at least
-    `min_seeds` seeds (`inference.design_for_half_width`)."""
+    `min_seeds` seeds (`inference.design_for_half_width`).
+
+    `feasible` is False (S, K NaN) when no design within `inference.design_for_half_width`'s
+    grid reaches the target, and when the grid has fewer than two seeds or items, from which no
+    seed variance can be estimated (e.g. the one-seed demo grid)."""
     rows = []
     for cond in grid.treated:
         paired = _paired(grid, cond, "success")
-        comps = inference.variance_components(paired)
+        enough = paired.seed.nunique() >= 2 and paired.uid.nunique() >= 2
+        comps = inference.variance_components(paired) if enough else \
+            {"n_seeds": paired.seed.nunique(), "n_items": paired.uid.nunique(), **dict.fromkeys(inference.COMPONENTS, np.nan)}
         for scope, target, per_lang in (("overall", overall, False), ("per language", per_language, True)):
-            d = inference.design_for_half_width(comps, target, per_language=per_lang, min_seeds=min_seeds)
+            d = inference.design_for_half_width(comps, target, per_language=per_lang, min_seeds=min_seeds) if enough \
+                else {"n_seeds": np.nan, "n_items": np.nan, "half_width": np.nan, "feasible": False}
             rows.append({"condition": cond, "scope": scope, "target_half_width": target,
                          "n_seeds": d["n_seeds"], "n_items": d["n_items"], "predicted_half_width": d["half_width"],
                          "feasible": d["feasible"], "pilot_seeds": comps["n_seeds"], "pilot_items": comps["n_items"],
