@@ -341,7 +341,8 @@ def with_effect_text(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     for col in ("p", "p_holm"):
         if col in out:
             out[col] = out[col].map(inference.format_p)
-    out = out.drop(columns=[c for c in ("delta", "ci_low", "ci_high", "n_pairs", "test", "method") if c in out])
+    out = out.drop(columns=[c for c in ("delta", "ci_low", "ci_high", "n_seeds", "n_items", "n_pairs", "test", "method")
+                            if c in out])
     labels = [c for c in ("condition", "metric", "comparison", "language") if c in out]
     first = ["effect"] + [c for c in ("p", "p_holm") if c in out] + ["n (seeds, items)"]
     return out.set_index(labels)[first + [c for c in out if c not in first + labels]]
