@@ -25,7 +25,7 @@ def load_clean(paths) -> pd.DataFrame:
     rows = []
     for path in _files(paths):
         doc = io.read_json(path)
-        runs = doc["runs"] if "runs" in doc else [doc]
+        runs = doc.get("runs", [doc])
         for run in runs:
             cfg = run.get("config", {})
             if cfg.get("step") != "target":
