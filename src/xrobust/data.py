@@ -8,10 +8,9 @@ Resolution order for (task, language, split):
 """
 from __future__ import annotations
 
-from collections import Counter
-
 import json
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
