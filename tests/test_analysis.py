@@ -86,7 +86,8 @@ def test_refuses_to_pool_different_designs(tmp_path):
     with pytest.raises(ValueError, match="max_train_examples"):
         analysis.load_grid(root)
     root = _grid(tmp_path / "h", seeds=(0, 1))
-    io.write_json(root / "attack" / "direct_s2.json", _attack("direct", 2, dict.fromkeys(LANGS, 0.5), uids=UIDS[1:] + ["v"]))
+    other_pool = _attack("direct", 2, dict.fromkeys(LANGS, 0.5), uids=UIDS[1:] + ["v"])
+    io.write_json(root / "attack" / "direct_s2.json", other_pool)
     with pytest.raises(ValueError, match="pool_uids"):
         analysis.load_grid(root)
 
@@ -95,7 +96,8 @@ def test_refuses_missing_grid_partial_and_corrupt_files(tmp_path):
     with pytest.raises(ValueError, match="grid_dir"):
         analysis.load_grid(tmp_path / "nothing")
     root = _grid(tmp_path / "g", seeds=(0, 1))
-    io.write_json(root / "attack" / "direct_s1.json", {**_attack("direct", 1, dict.fromkeys(LANGS, 0.5)), "complete": False})
+    partial = {**_attack("direct", 1, dict.fromkeys(LANGS, 0.5)), "complete": False}
+    io.write_json(root / "attack" / "direct_s1.json", partial)
     with pytest.raises(ValueError, match="unfinished"):
         analysis.load_grid(root)
     path = _grid(tmp_path / "c", seeds=(0, 1)) / "target" / "direct_s0.json"

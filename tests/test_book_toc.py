@@ -35,7 +35,8 @@ def test_answer_present_keeps_every_page(tmp_path, monkeypatch):
     book_toc.main("_toc.yml", "out/toc.yml")
     toc = yaml.safe_load(Path("out/toc.yml").read_text())
     assert toc["root"] == "book/index"
-    assert _files(toc) == ["book/method", "book/results", "book/generated/analysis_pilot", "book/generated/analysis_default"]
+    assert _files(toc) == ["book/method", "book/results", "book/generated/analysis_pilot",
+                           "book/generated/analysis_default"]
 
 
 def test_answer_absent_leaves_out_its_pages_and_swaps_the_root(tmp_path, monkeypatch):

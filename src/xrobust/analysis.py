@@ -83,7 +83,8 @@ def load_grid(grid_dir) -> Grid:
 def _design_of(doc: dict) -> dict:
     cfg = doc["config"]
     # the intermediate task varies between inter-<task> conditions; the target task does not
-    design = {k: v for k, v in cfg.items() if k not in PER_RUN_KEYS and not (cfg["step"] == "intermediate" and k == "task")}
+    per_run = PER_RUN_KEYS | ({"task"} if cfg["step"] == "intermediate" else set())
+    design = {k: v for k, v in cfg.items() if k not in per_run}
     if cfg["step"] == "target":
         design["train_steps"] = doc["train"]["steps"]  # what training actually did
     if cfg["step"] == "attack":
@@ -116,7 +117,8 @@ def _majority_rates(docs, target_files, clean) -> pd.Series:
     recorded = {(doc["config"]["seed"], r["language"]): r.get("majority_rate")
                 for doc in (docs[f] for f in target_files) for r in doc["per_language"]}
     if all(v is not None for v in recorded.values()):
-        return pd.Series([recorded[(s, lang)] for s, lang in zip(clean.seed, clean.language)], index=clean.index)
+        pairs = zip(clean.seed, clean.language, strict=True)
+        return pd.Series([recorded[key] for key in pairs], index=clean.index)
     from .tasks import get_task
 
     cfg = docs[target_files[0]]["config"]
@@ -193,7 +195,8 @@ def language_effects(grid: Grid, metric: str = "success", **options) -> pd.DataF
         table = inference.language_table(_paired(grid, cond, metric), **options)
         en = inference.effect(_paired(grid, cond, metric, "all").query("language == @ENGLISH"), by="language",
                               **options) if (grid.records.language == ENGLISH).any() else pd.DataFrame()
-        out.append(pd.concat([table, en.assign(p_holm=np.nan)], ignore_index=True).assign(condition=cond, metric=METRICS[metric]))
+        both = pd.concat([table, en.assign(p_holm=np.nan)], ignore_index=True)
+        out.append(both.assign(condition=cond, metric=METRICS[metric]))
     return pd.concat(out, ignore_index=True).sort_values(["condition", "delta"], ignore_index=True)
 
 
@@ -218,8 +221,8 @@ def clean_deltas(grid: Grid, level: float = 0.95) -> pd.DataFrame:
         for lang, per_seed in groups:
             lo, hi = t_interval(per_seed.to_numpy(float), level)
             p = float(sps.ttest_1samp(per_seed, 0).pvalue) if len(per_seed) > 1 and per_seed.std() > 0 else np.nan
-            n_items = grid.clean[(grid.clean.condition == cond) & ((grid.clean.language == lang) if lang != "non-English"
-                                                                  else (grid.clean.language != ENGLISH))].n
+            in_row = (grid.clean.language == lang) if lang != "non-English" else (grid.clean.language != ENGLISH)
+            n_items = grid.clean[(grid.clean.condition == cond) & in_row].n
             rows.append({"condition": cond, "language": lang, "delta": float(per_seed.mean()), "ci_low": lo,
                          "ci_high": hi, "p": p, "n_seeds": len(per_seed), "n_items": int(n_items.max())})
     return pd.DataFrame(rows)
@@ -232,7 +235,8 @@ def clean_table(grid: Grid, level: float = 0.95) -> pd.DataFrame:
     for (cond, lang), g in grid.clean.groupby(["condition", "language"]):
         lo, hi = t_interval(g.accuracy.to_numpy(float), level)
         rows.append({"condition": cond, "language": lang, "accuracy": float(g.accuracy.mean()), "ci_low": lo,
-                     "ci_high": hi, "macro_f1": float(g.macro_f1.mean()), "majority_rate": float(g.majority_rate.mean()),
+                     "ci_high": hi, "macro_f1": float(g.macro_f1.mean()),
+                     "majority_rate": float(g.majority_rate.mean()),
                      "n_seeds": g.seed.nunique(), "n_items": int(g.n.max())})
     return pd.DataFrame(rows)
 
@@ -254,7 +258,8 @@ def design_from_pilot(grid: Grid, overall: float = OVERALL_HALF_WIDTH, per_langu
         paired = _paired(grid, cond, "success")
         enough = paired.seed.nunique() >= 2 and paired.uid.nunique() >= 2
         comps = inference.variance_components(paired) if enough else \
-            {"n_seeds": paired.seed.nunique(), "n_items": paired.uid.nunique(), **dict.fromkeys(inference.COMPONENTS, np.nan)}
+            {"n_seeds": paired.seed.nunique(), "n_items": paired.uid.nunique(),
+             **dict.fromkeys(inference.COMPONENTS, np.nan)}
         for scope, target, per_lang in (("overall", overall, False), ("per language", per_language, True)):
             d = inference.design_for_half_width(comps, target, per_language=per_lang, min_seeds=min_seeds) if enough \
                 else {"n_seeds": np.nan, "n_items": np.nan, "half_width": np.nan, "feasible": False}
@@ -290,7 +295,8 @@ def glue_values(grid: Grid, learned: pd.DataFrame, headline: pd.DataFrame, contr
            "n_languages_non_en": int(grid.records.language[grid.records.language != ENGLISH].nunique()),
            "languages": ", ".join(sorted(set(grid.records.language) - {ENGLISH})),
            "recipes": ", ".join(sorted(grid.records.recipe.unique())),
-           "model": str(d.get("target.model")), "task": str(d.get("target.task")), "train_examples": d.get("target.max_train_examples"),
+           "model": str(d.get("target.model")), "task": str(d.get("target.task")),
+           "train_examples": d.get("target.max_train_examples"),
            "train_steps": d.get("target.train_steps"), "epochs": d.get("target.epochs"),
            "pool_seed": d.get("attack.pool_seed"), "min_seeds": MIN_SEEDS,
            "word_embeddings": "frozen" if d.get("target.freeze_embeddings") else "trained",
@@ -307,8 +313,10 @@ def glue_values(grid: Grid, learned: pd.DataFrame, headline: pd.DataFrame, contr
             row = headline[(headline.condition == cond) & (headline.metric == label)].iloc[0]
             out.update(_effect_keys(f"{k}_{metric}", row))
         for name, part in (("en", "English"), ("non_en_minus_en", "non-English minus English")):
-            out.update(_effect_keys(f"{k}_{name}", contrast[(contrast.condition == cond) & (contrast.comparison == part)].iloc[0]))
-        out.update(_effect_keys(f"{k}_clean", clean[(clean.condition == cond) & (clean.language == "non-English")].iloc[0]))
+            row = contrast[(contrast.condition == cond) & (contrast.comparison == part)].iloc[0]
+            out.update(_effect_keys(f"{k}_{name}", row))
+        row = clean[(clean.condition == cond) & (clean.language == "non-English")].iloc[0]
+        out.update(_effect_keys(f"{k}_clean", row))
         lang = languages[(languages.condition == cond) & (languages.language != ENGLISH)]
         out[f"{k}_n_languages_holm_05"] = int((lang.p_holm < 0.05).sum())
         for scope, name in (("overall", "overall"), ("per language", "language")):

@@ -17,7 +17,8 @@ def _n_text(table) -> str:
 def _check(table, columns):
     missing = [c for c in columns if c not in table.columns]
     if missing or table.empty:
-        raise ValueError(f"table is missing columns {missing} or has no rows; allowed: a non-empty table with {columns}")
+        raise ValueError(f"table is missing columns {missing} or has no rows; "
+                         f"allowed: a non-empty table with {columns}")
 
 
 def effect_by_language(table, title: str, xlabel: str):
@@ -26,7 +27,7 @@ def effect_by_language(table, title: str, xlabel: str):
     _check(table, ["condition", "language", "delta", "ci_low", "ci_high", "n_seeds", "n_items"])
     order = table.groupby("language").delta.mean().sort_values().index.tolist()
     conds = sorted(table.condition.unique())
-    colours = dict(zip(conds, sns.color_palette(PALETTE, len(conds))))
+    colours = dict(zip(conds, sns.color_palette(PALETTE, len(conds)), strict=True))
     fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(order) + 1.8))
     offsets = {c: (i - (len(conds) - 1) / 2) * 0.22 for i, c in enumerate(conds)}
     for cond, part in table.groupby("condition"):
@@ -46,7 +47,7 @@ def clean_accuracy(clean, majority, title: str):
     _check(clean, ["condition", "language", "accuracy", "ci_low", "ci_high", "n_seeds", "n_items"])
     order = clean.groupby("language").accuracy.mean().sort_values().index.tolist()
     conds = sorted(clean.condition.unique())
-    colours = dict(zip(conds, sns.color_palette(PALETTE, len(conds))))
+    colours = dict(zip(conds, sns.color_palette(PALETTE, len(conds)), strict=True))
     fig, ax = plt.subplots(figsize=(9, 4))
     width = 0.8 / len(conds)
     for i, (cond, part) in enumerate(clean.groupby("condition")):
