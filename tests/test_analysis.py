@@ -146,3 +146,12 @@ def test_one_seed_grid_runs_through_without_intervals(tmp_path):
                                   analysis.english_contrast(grid), analysis.clean_deltas(grid),
                                   analysis.language_effects(grid), design)
     assert values["primary_success_p"] == "n/a" and np.isnan(values["primary_design_overall_seeds"])
+
+
+def test_primary_condition_is_checked(grid):
+    tables = (analysis.learned_model_check(grid, n_labels=4), analysis.headline_table(grid, n_boot=200),
+              analysis.english_contrast(grid), analysis.clean_deltas(grid), analysis.language_effects(grid),
+              analysis.design_from_pilot(grid))
+    with pytest.raises(ValueError, match="primary"):
+        analysis.glue_values(grid, *tables, primary="multilingual")
+    assert analysis.glue_values(grid, *tables, primary="inter-x")["primary_condition"] == "inter-x"

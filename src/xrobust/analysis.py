@@ -118,7 +118,7 @@ def _majority_rates(docs, target_files, clean) -> pd.Series:
                 for doc in (docs[f] for f in target_files) for r in doc["per_language"]}
     if all(v is not None for v in recorded.values()):
         pairs = zip(clean.seed, clean.language, strict=True)
-        return pd.Series([recorded[key] for key in pairs], index=clean.index)
+        return pd.Series([recorded[seed_language] for seed_language in pairs], index=clean.index)
     from .tasks import get_task
 
     cfg = docs[target_files[0]]["config"]
@@ -282,12 +282,15 @@ def is_preliminary(n_seeds: int, min_seeds: int = MIN_SEEDS) -> bool:
 
 
 def glue_values(grid: Grid, learned: pd.DataFrame, headline: pd.DataFrame, contrast: pd.DataFrame,
-                clean: pd.DataFrame, languages: pd.DataFrame, design: pd.DataFrame) -> dict:
+                clean: pd.DataFrame, languages: pd.DataFrame, design: pd.DataFrame, primary: str = "") -> dict:
     """Flat {key: raw value} for the book. Numbers stay numbers (the text formats them with
     `{glue:text}` format specs); p-values are glued formatted (`inference.format_p`: '< 0.001'),
     since no format spec writes that; names are strings. Per treated condition keys are
-    prefixed `<condition>_`; `primary_` repeats them for the first condition (an inter-<task>
-    one when present), the one the abstract reports."""
+    prefixed `<condition>_`; `primary_` repeats them for `primary` (default: the first inter-<task>
+    condition by name), the condition the abstract reports."""
+    if primary and primary not in grid.treated:
+        raise ValueError(f"primary={primary!r}: allowed values are '' or one of {grid.treated}")
+    primary = primary or grid.treated[0]
     d = grid.design
     seeds = sorted(grid.records.seed.unique())
     out = {"grid": grid.name, "n_seeds": len(seeds), "n_items": int(grid.records.uid.nunique()),
@@ -324,9 +327,9 @@ def glue_values(grid: Grid, learned: pd.DataFrame, headline: pd.DataFrame, contr
             out[f"{k}_design_{name}_seeds"] = _int_or_nan(row.n_seeds)
             out[f"{k}_design_{name}_items"] = _int_or_nan(row.n_items)
             out[f"{k}_design_{name}_target"] = float(row.target_half_width)
-    primary = key(grid.treated[0])
-    out["primary_condition"] = grid.treated[0]
-    out.update({"primary_" + k[len(primary) + 1:]: v for k, v in list(out.items()) if k.startswith(primary + "_")})
+    out["primary_condition"] = primary
+    prefix = key(primary) + "_"
+    out.update({"primary_" + k[len(prefix):]: v for k, v in list(out.items()) if k.startswith(prefix)})
     return out
 
 
