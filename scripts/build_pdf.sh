@@ -9,10 +9,12 @@ cd "$(dirname "$0")/.."
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$CHROMIUM" ]; then echo "build_pdf: chromium not found (Debian package 'chromium')" >&2; exit 1; fi
 jupyter-book build . --builder singlehtml -W -n --keep-going "$@"
-# the one page is written to book/index.html (the root document's folder), but its links to
+# the one page is written to book/index.html (or book/pending.html: the root document), but its links to
 # _static/ and _images/ are relative to the output root: print a copy placed at the root
 page=_build/singlehtml/paper.html
-cp _build/singlehtml/book/index.html "$page"
+root=_build/singlehtml/book/index.html
+[ -f "$root" ] || root=_build/singlehtml/book/pending.html  # the root without the answer grid (scripts/book_toc.py)
+cp "$root" "$page"
 rm -f _build/paper.pdf
 profile=$(mktemp -d)
 trap 'rm -rf "$profile"' EXIT

@@ -58,7 +58,8 @@ def broken_links(root: Path) -> list[str]:
     return bad
 
 
-GLUE_REF = re.compile(r"\{glue(?::[a-z]*)?\}`(?:([^`]+?\.ipynb)::)?([^`]+)`")
+# {glue:text}`path.ipynb::key:.2f`: notebook, key and the optional format spec the page applies
+GLUE_REF = re.compile(r"\{glue(?::[a-z]*)?\}`(?:([^`]+?\.ipynb)::)?([^`:]+)(?::([^`]*))?`")
 DEGENERATE = re.compile(r"(?<![\w.])(?:nan|[+\-\u2212]?0\.000+)(?![\w.])", re.IGNORECASE)
 MIN_FIGURE_PX = 50  # smaller images in the PDF are theme icons, not figures
 
@@ -75,17 +76,29 @@ def glued_values(notebook: Path) -> dict[str, str]:
     return out
 
 
+def shown(text: str, spec: str) -> str:
+    """The text a `{glue:text}` role with format `spec` shows (MyST-NB's own formatter)."""
+    from myst_nb.core.variables import format_plain_text
+
+    try:
+        return format_plain_text(text, spec)
+    except (TypeError, ValueError):
+        return text
+
+
 def degenerate_glue(source: Path, allow=()) -> list[str]:
     """Glue references in the book's pages whose value reads nan or 0.000."""
     bad, cache = [], {}
     for page in sorted((source / "book").rglob("*.md")):
-        for nb, key in GLUE_REF.findall(page.read_text(encoding="utf-8")):
+        for nb, key, spec in GLUE_REF.findall(page.read_text(encoding="utf-8")):
             if not nb or key in allow:
                 continue
             path = (page.parent / nb).resolve()
             if path not in cache:
                 cache[path] = glued_values(path) if path.exists() else {}
             value = cache[path].get(key)
+            if value is not None and spec:
+                value = shown(value, spec)
             if value is not None and DEGENERATE.search(value):
                 bad.append(f"{page.relative_to(source)}: {key} = {value}")
     return bad
@@ -153,7 +166,15 @@ def main(argv=None) -> int:
     problems += [f"degenerate glued number: {b}" for b in degenerate_glue(source, a.allow_zero)]
     if a.pdf:
         problems += pdf_problems(a.pdf, a.root, a.min_pages)
-    page = (a.root / "book" / "results.html").resolve()
+    # the results page; without the answer grid (scripts/book_toc.py left it out) the demo run's page
+    page = next((p for p in (a.root / "book" / "results.html", a.root / "book" / "generated" / "analysis_default.html")
+                 if p.exists()), None)
+    if page is None:
+        problems.append("neither the results page nor the demo run's page was built")
+        for p in problems:
+            print("PROBLEM:", p)
+        return 1
+    page = page.resolve()
     # the page's own script reports whether each figure decoded, after load
     probe = ("<script>window.addEventListener('load',()=>{const i=[...document.images];"
              "document.title='IMAGES '+i.length+' LOADED '+i.filter(x=>x.naturalWidth>0).length;});</script>")

@@ -42,3 +42,11 @@ def test_figure_files_ignore_theme_images(tmp_path):
     (tmp_path / "book" / "p.html").write_text('<img src="../_images/fig.png"><img src="../_static/logo.png">'
                                               '<img src="../_images/fig.png"><img src="https://x/y.png">')
     assert check_book.figure_files(tmp_path) == {(tmp_path / "_images" / "fig.png").resolve()}
+
+
+def test_degenerate_glue_applies_the_pages_format_spec(tmp_path):
+    _glue_nb(tmp_path / "book" / "generated" / "a.ipynb", {"small": "0.0001", "big": "0.25"})
+    (tmp_path / "book" / "r.md").write_text("{glue:text}`generated/a.ipynb::small:.3f` and "
+                                            "{glue:text}`generated/a.ipynb::big:.2f` "
+                                            "{glue:text}`generated/a.ipynb::small:.1e`")
+    assert check_book.degenerate_glue(tmp_path) == ["book/r.md: small = 0.000"]

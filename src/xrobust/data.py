@@ -9,6 +9,7 @@ Resolution order for (task, language, split):
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -132,3 +133,11 @@ def _read_cached(path: Path, labels) -> list[Example]:
         _CACHE.clear() if len(_CACHE) > 64 else None
         _CACHE[key] = read_jsonl(path, labels)
     return _CACHE[key]
+
+
+def majority_rate(labels) -> float:
+    """Accuracy of always predicting the most frequent label."""
+    counts = Counter(labels)
+    if not counts:
+        raise ValueError("labels is empty; allowed: at least one label")
+    return max(counts.values()) / sum(counts.values())

@@ -1,42 +1,62 @@
-"""Seaborn figures of the results chapter. Every figure names its model and data in the title."""
+"""Seaborn figures of the results chapter. Each draws a tidy table of `xrobust.analysis` with
+the intervals computed there (not seaborn's own bootstrap), in a colour-blind-safe palette,
+languages sorted by effect, and names model, data and n (seeds, items) in the title."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import seaborn as sns
 
-sns.set_theme(style="whitegrid", context="notebook")
+PALETTE = "colorblind"  # Okabe-Ito-like, distinguishable under the common colour-vision deficiencies
+sns.set_theme(style="whitegrid", context="notebook", palette=PALETTE)
 
 
-def robustness_drop(attacks, subtitle: str):
-    """Clean minus attacked accuracy per language, one bar per condition, a panel per recipe."""
-    df = attacks.assign(drop=attacks.clean_accuracy - attacks.attacked_accuracy)
-    g = sns.catplot(df, x="language", y="drop", hue="condition", col="recipe", kind="bar",
-                    errorbar=("ci", 95), height=3.6, aspect=1.6)
-    g.set_axis_labels("language", "accuracy drop under attack")
-    g.figure.suptitle(f"Robustness drop per language — {subtitle}", y=1.04)
-    return g.figure
+def _n_text(table) -> str:
+    return f"n = {table.n_seeds.max()} seeds, {table.n_items.max()} distinct items"
 
 
-def success_vs_language(attacks, subtitle: str):
-    g = sns.catplot(attacks, x="language", y="attack_success_rate", hue="condition", col="recipe",
-                    kind="point", errorbar=("ci", 95), dodge=0.3, height=3.6, aspect=1.6)
-    g.set_axis_labels("language", "attack success rate")
-    g.figure.suptitle(f"Attack success rate per language — {subtitle}", y=1.04)
-    return g.figure
+def _check(table, columns):
+    missing = [c for c in columns if c not in table.columns]
+    if missing or table.empty:
+        raise ValueError(f"table is missing columns {missing} or has no rows; "
+                         f"allowed: a non-empty table with {columns}")
 
 
-def clean_vs_robust(attacks, subtitle: str):
-    fig, ax = plt.subplots(figsize=(6.5, 5))
-    sns.scatterplot(attacks, x="clean_accuracy", y="attacked_accuracy", hue="condition", style="recipe",
-                    s=60, ax=ax)
-    ax.set(xlabel="clean accuracy (attacked items)", ylabel="accuracy under attack",
-           title=f"Clean vs robust accuracy, one point per seed x language\n{subtitle}")
+def effect_by_language(table, title: str, xlabel: str):
+    """Point estimate and 95% CI per language, one colour per condition, languages sorted by the
+    mean effect; English (the reference) is drawn like the others and labelled as such."""
+    _check(table, ["condition", "language", "delta", "ci_low", "ci_high", "n_seeds", "n_items"])
+    order = table.groupby("language").delta.mean().sort_values().index.tolist()
+    conds = sorted(table.condition.unique())
+    colours = dict(zip(conds, sns.color_palette(PALETTE, len(conds)), strict=True))
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(order) + 1.8))
+    offsets = {c: (i - (len(conds) - 1) / 2) * 0.22 for i, c in enumerate(conds)}
+    for cond, part in table.groupby("condition"):
+        y = [order.index(lang) + offsets[cond] for lang in part.language]
+        ax.errorbar(part.delta, y, xerr=[part.delta - part.ci_low, part.ci_high - part.delta], fmt="o",
+                    color=colours[cond], label=f"{cond} − direct", capsize=3)
+    ax.axvline(0, color="0.3", lw=1)
+    ax.set_yticks(range(len(order)), [f"{lang} (reference)" if lang == "en" else lang for lang in order])
+    ax.set(xlabel=xlabel, ylabel="language (sorted by effect)", title=f"{title}\n{_n_text(table)}")
+    ax.legend(loc="best", fontsize="small")
     return fig
 
 
-def clean_accuracy(clean, subtitle: str):
-    fig, ax = plt.subplots(figsize=(10, 4))
-    sns.barplot(clean, x="language", y="accuracy", hue="condition", errorbar=("ci", 95), ax=ax)
-    ax.set(ylabel="clean accuracy", title=f"Zero-shot clean accuracy (trained on English) — {subtitle}")
-    ax.set_ylim(0, 1)
+def clean_accuracy(clean, majority, title: str):
+    """Clean accuracy per language and condition (mean over seeds, 95% t interval over seeds
+    from the table's ci columns), with the majority-class rate as a dashed line."""
+    _check(clean, ["condition", "language", "accuracy", "ci_low", "ci_high", "n_seeds", "n_items"])
+    order = clean.groupby("language").accuracy.mean().sort_values().index.tolist()
+    conds = sorted(clean.condition.unique())
+    colours = dict(zip(conds, sns.color_palette(PALETTE, len(conds)), strict=True))
+    fig, ax = plt.subplots(figsize=(9, 4))
+    width = 0.8 / len(conds)
+    for i, (cond, part) in enumerate(clean.groupby("condition")):
+        x = [order.index(lang) + (i - (len(conds) - 1) / 2) * width for lang in part.language]
+        ax.errorbar(x, part.accuracy, yerr=[part.accuracy - part.ci_low, part.ci_high - part.accuracy], fmt="o",
+                    color=colours[cond], label=cond, capsize=3)
+    ax.axhline(majority, color="0.3", ls="--", lw=1, label="majority class")
+    ax.set_xticks(range(len(order)), order)
+    ax.set(xlabel="language (sorted by mean accuracy)", ylabel="clean accuracy", ylim=(0, 1),
+           title=f"{title}\nn = {clean.n_seeds.max()} seeds, up to {clean.n_items.max()} test items per language")
+    ax.legend(loc="best", fontsize="small", ncol=2)
     return fig

@@ -1,0 +1,360 @@
+"""The paper's analysis of ONE grid: result files -> tidy tables -> values glued into the book.
+
+    grid = load_grid("results/pilot")        # checksums verified; one design or ValueError
+    learned_model_check(grid)                # did every model learn more than the majority class?
+    headline_table(grid)                     # each treated condition vs direct, non-English overall
+    language_effects(grid)                   # per language, Holm-adjusted across languages
+    english_contrast(grid)                   # English reference and non-English minus English
+    clean_deltas(grid)                       # clean accuracy on the full test sets
+    design_from_pilot(grid)                  # variance components -> seeds S and items K needed
+    glue_values(...)                         # flat raw numbers for `{glue:text}` in the book
+
+Grids are never pooled: a seed of one grid and a seed of another are different models trained
+under different designs, so every table comes from one grid directory. Inference (pairing,
+intervals, Holm, variance components) is `xrobust.inference`; this module only assembles it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from . import inference, resultfiles, stats
+from .data import load_examples, majority_rate
+
+CONTROL = "direct"
+ENGLISH = "en"
+METRICS = {"success": "attack success", "robust": "accuracy under attack"}
+# config keys that differ between the runs of one design (which run, where, on what device)
+PER_RUN_KEYS = {"seed", "condition", "intermediate_checkpoint", "intermediate_task", "train_languages",
+                "out_dir", "result_path", "out_path", "checkpoint", "checkpoint_meta", "device", "precision"}
+OVERALL_HALF_WIDTH, LANGUAGE_HALF_WIDTH, MIN_SEEDS = 0.02, 0.05, 10
+
+
+@dataclass
+class Grid:
+    """The result files of one grid, as tidy tables."""
+    name: str
+    path: Path
+    clean: pd.DataFrame      # target runs: condition, seed, language, n, accuracy, macro_f1, majority_rate
+    attacks: pd.DataFrame    # one row per condition x seed x language x recipe (summaries)
+    records: pd.DataFrame    # one row per attacked item: condition, seed, language, recipe, uid, clean, robust
+    design: dict             # the shared configuration of the target and attack steps
+    files: list = field(default_factory=list)
+
+    @property
+    def treated(self) -> list[str]:
+        """Conditions compared with `direct`: inter-<task> first (the question), then multilingual."""
+        conds = set(self.records.condition) - {CONTROL}
+        return sorted(conds, key=lambda c: (not c.startswith("inter-"), c))
+
+
+# ---------------------------------------------------------------- loading
+
+def load_grid(grid_dir) -> Grid:
+    """Read results/<grid>/{target,attack,intermediate}/*.json (checksums verified by `resultfiles.read_json`).
+
+    Refuses (ValueError) a folder without result files, a partial attack file, and files whose
+    configurations differ in design (training size, steps, epochs, model, attacked pool, ...):
+    only the seed and the condition may vary within a grid.
+    """
+    path = Path(grid_dir)
+    target_files = sorted((path / "target").glob("*.json"))
+    attack_files = sorted((path / "attack").glob("*.json"))
+    if not path.is_dir() or not target_files or not attack_files:
+        raise ValueError(f"grid_dir={str(grid_dir)!r}: allowed values are one grid folder results/<grid> with "
+                         "result files under target/ and attack/ (grids are never pooled)")
+    files = target_files + attack_files + sorted((path / "intermediate").glob("*.json"))
+    docs = {f: resultfiles.read_json(f) for f in files}
+    partial = [str(f) for f in attack_files if not docs[f].get("complete", False)]
+    if partial:
+        raise ValueError(f"grid_dir={str(grid_dir)!r} holds unfinished attack files {partial}; "
+                         "allowed: complete files only (let the workflow finish them)")
+    design = _check_one_design(docs)
+    clean = stats.load_clean(target_files)
+    clean["majority_rate"] = _majority_rates(docs, target_files, clean)
+    attacks, records = stats.load_attacks(attack_files)
+    return Grid(path.name, path, clean.drop(columns=["source"]), attacks.drop(columns=["grid"]),
+                records.drop(columns=["grid"]), design, [str(f) for f in docs])
+
+
+def _design_of(doc: dict) -> dict:
+    cfg = doc["config"]
+    # the intermediate task varies between inter-<task> conditions; the target task does not
+    per_run = PER_RUN_KEYS | ({"task"} if cfg["step"] == "intermediate" else set())
+    design = {k: v for k, v in cfg.items() if k not in per_run}
+    if cfg["step"] == "target":
+        design["train_steps"] = doc["train"]["steps"]  # what training actually did
+    if cfg["step"] == "attack":
+        design["pool_uids"] = doc["pool"]["uids"]
+        design["base_model"] = cfg["checkpoint_meta"].get("base_model")
+    return design
+
+
+def _check_one_design(docs: dict) -> dict:
+    """The design shared by every file of each step; ValueError naming the keys that differ."""
+    by_step = {}
+    for f, doc in docs.items():
+        by_step.setdefault(doc["config"]["step"], []).append((f, _design_of(doc)))
+    for step, items in by_step.items():
+        first_file, first = items[0]
+        for f, d in items[1:]:
+            diff = sorted(k for k in set(first) | set(d) if first.get(k) != d.get(k))
+            if diff:
+                raise ValueError(f"grid_dir {Path(f).parent.parent}: {step} files differ in design keys {diff} "
+                                 f"({first_file.name} vs {f.name}); allowed: one design per grid (only seed and "
+                                 "condition vary); put the other design in its own grid folder")
+    out = {f"{step}.{k}": v for step, items in by_step.items() for k, v in items[0][1].items() if k != "pool_uids"}
+    out["n_pool_items"] = len(by_step["attack"][0][1]["pool_uids"])
+    return out
+
+
+def _majority_rates(docs, target_files, clean) -> pd.Series:
+    """Share of the most frequent label in each evaluated test set: from the result file, or (files
+    written before it was recorded) recounted from the same test examples."""
+    recorded = {(doc["config"]["seed"], r["language"]): r.get("majority_rate")
+                for doc in (docs[f] for f in target_files) for r in doc["per_language"]}
+    if all(v is not None for v in recorded.values()):
+        pairs = zip(clean.seed, clean.language, strict=True)
+        return pd.Series([recorded[seed_language] for seed_language in pairs], index=clean.index)
+    from .tasks import get_task
+
+    cfg = docs[target_files[0]]["config"]
+    rates = {}
+    for lang in clean.language.unique():
+        ex = load_examples(get_task(cfg["task"]), lang, "test", max_examples=cfg["max_eval_examples"],
+                           max_words=cfg["max_words"])
+        rates[lang] = majority_rate([e.label for e in ex])
+    return clean.language.map(rates)
+
+
+# ---------------------------------------------------------------- learned-model check
+
+def learned_model_check(grid: Grid, n_labels: int | None = None) -> pd.DataFrame:
+    """Per model (condition, seed): accuracy and macro-F1 in English (the training language of
+    direct and inter-*) and averaged over the other languages, against the majority-class rate
+    and the macro-F1 a majority-class predictor gets (2p/(1+p) for its class, 0 for the others).
+    `learned` is True when the model beats both in English."""
+    if n_labels is None:
+        from .tasks import get_task
+
+        n_labels = len(get_task(grid.design["target.task"]).labels)
+    c = grid.clean.assign(non_english=grid.clean.language != ENGLISH)
+    en = c[~c.non_english].set_index(["condition", "seed"])
+    other = c[c.non_english].groupby(["condition", "seed"])[["accuracy", "macro_f1", "majority_rate"]].mean()
+    out = pd.DataFrame({"accuracy_en": en.accuracy, "macro_f1_en": en.macro_f1, "majority_rate_en": en.majority_rate,
+                        "accuracy_non_en": other.accuracy, "macro_f1_non_en": other.macro_f1,
+                        "majority_rate_non_en": other.majority_rate}).reset_index()
+    p = out.majority_rate_en
+    out["majority_macro_f1_en"] = 2 * p / (1 + p) / n_labels
+    out["learned"] = (out.accuracy_en > out.majority_rate_en) & (out.macro_f1_en > out.majority_macro_f1_en)
+    return out
+
+
+def t_interval(values, level: float = 0.95) -> tuple[float, float]:
+    """Student t interval of the mean of per-seed values (NaN with fewer than two seeds)."""
+    values = np.asarray(values, float)
+    if len(values) < 2:
+        return float("nan"), float("nan")
+    lo, hi = sps.t.interval(level, len(values) - 1, values.mean(), sps.sem(values)) if values.std() > 0 else \
+        (values.mean(), values.mean())
+    return float(lo), float(hi)
+
+
+# ---------------------------------------------------------------- effects
+
+def _paired(grid: Grid, treated: str, metric: str, languages: str = "non-English") -> pd.DataFrame:
+    recs = grid.records
+    if languages == "non-English":
+        recs = recs[recs.language != ENGLISH]
+    return inference.pair(recs, treated, CONTROL, metric)
+
+
+def headline_table(grid: Grid, **options) -> pd.DataFrame:
+    """Per treated condition and metric (attack success, accuracy under attack): the change
+    against direct over all attacked non-English languages, 95% CI, seed-level p, n seeds,
+    n distinct items (see `inference.effect`)."""
+    rows = []
+    for cond in grid.treated:
+        for metric, label in METRICS.items():
+            row = inference.effect(_paired(grid, cond, metric), **options).iloc[0]
+            rows.append({"condition": cond, "metric": label, **row.to_dict()})
+    return pd.DataFrame(rows)
+
+
+def language_effects(grid: Grid, metric: str = "success", **options) -> pd.DataFrame:
+    """Per treated condition and attacked language (English included as the reference row):
+    the change against direct with 95% CI, n seeds, n items; `p_holm` is Holm-adjusted across
+    the non-English languages of that condition (English is not part of the family)."""
+    if metric not in METRICS:
+        raise ValueError(f"metric={metric!r}: allowed values are {tuple(METRICS)}")
+    out = []
+    for cond in grid.treated:
+        table = inference.language_table(_paired(grid, cond, metric), **options)
+        en = inference.effect(_paired(grid, cond, metric, "all").query("language == @ENGLISH"), by="language",
+                              **options) if (grid.records.language == ENGLISH).any() else pd.DataFrame()
+        both = pd.concat([table, en.assign(p_holm=np.nan)], ignore_index=True)
+        out.append(both.assign(condition=cond, metric=METRICS[metric]))
+    return pd.concat(out, ignore_index=True).sort_values(["condition", "delta"], ignore_index=True)
+
+
+def english_contrast(grid: Grid, metric: str = "success", **options) -> pd.DataFrame:
+    """English reference effect, non-English mean effect and their difference, per treated condition."""
+    if not (grid.records.language == ENGLISH).any():
+        raise ValueError(f"grid {grid.name!r} has no English attack rows; allowed: grids that attack 'en'")
+    return pd.concat([inference.contrast_non_english_minus_english(_paired(grid, c, metric, "all"), ENGLISH, **options)
+                      .assign(condition=c, metric=METRICS[metric]) for c in grid.treated], ignore_index=True)
+
+
+def clean_deltas(grid: Grid, level: float = 0.95) -> pd.DataFrame:
+    """Clean accuracy (full test sets of the target runs) of each treated condition minus direct,
+    paired on (seed, language); per seed averaged over the non-English languages, then a t
+    interval over seeds. Rows: per language and `non-English`."""
+    c = grid.clean.pivot_table(index=["seed", "language"], columns="condition", values="accuracy")
+    rows = []
+    for cond in [x for x in grid.treated if x in c.columns]:
+        d = (c[cond] - c[CONTROL]).dropna().rename("diff").reset_index()
+        groups = [(lang, g.set_index("seed")["diff"]) for lang, g in d.groupby("language")]
+        groups.append(("non-English", d[d.language != ENGLISH].groupby("seed")["diff"].mean()))
+        for lang, per_seed in groups:
+            lo, hi = t_interval(per_seed.to_numpy(float), level)
+            p = float(sps.ttest_1samp(per_seed, 0).pvalue) if len(per_seed) > 1 and per_seed.std() > 0 else np.nan
+            in_row = (grid.clean.language == lang) if lang != "non-English" else (grid.clean.language != ENGLISH)
+            n_items = grid.clean[(grid.clean.condition == cond) & in_row].n
+            rows.append({"condition": cond, "language": lang, "delta": float(per_seed.mean()), "ci_low": lo,
+                         "ci_high": hi, "p": p, "n_seeds": len(per_seed), "n_items": int(n_items.max())})
+    return pd.DataFrame(rows)
+
+
+def clean_table(grid: Grid, level: float = 0.95) -> pd.DataFrame:
+    """Clean accuracy per condition and language: mean over seeds with a t interval over seeds,
+    n seeds, n test items, and the majority-class rate of that test set."""
+    rows = []
+    for (cond, lang), g in grid.clean.groupby(["condition", "language"]):
+        lo, hi = t_interval(g.accuracy.to_numpy(float), level)
+        rows.append({"condition": cond, "language": lang, "accuracy": float(g.accuracy.mean()), "ci_low": lo,
+                     "ci_high": hi, "macro_f1": float(g.macro_f1.mean()),
+                     "majority_rate": float(g.majority_rate.mean()),
+                     "n_seeds": g.seed.nunique(), "n_items": int(g.n.max())})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- design from the pilot
+
+def design_from_pilot(grid: Grid, overall: float = OVERALL_HALF_WIDTH, per_language: float = LANGUAGE_HALF_WIDTH,
+                      min_seeds: int = MIN_SEEDS) -> pd.DataFrame:
+    """Per treated condition: variance components of the attack-success difference (non-English
+    languages) and the cheapest (S seeds, K items) whose predicted 95% half-width reaches
+    `overall` for the non-English effect and `per_language` for each language, with at least
+    `min_seeds` seeds (`inference.design_for_half_width`).
+
+    `feasible` is False (S, K NaN) when no design within `inference.design_for_half_width`'s
+    grid reaches the target, and when the grid has fewer than two seeds or items, from which no
+    seed variance can be estimated (e.g. the one-seed demo grid)."""
+    rows = []
+    for cond in grid.treated:
+        paired = _paired(grid, cond, "success")
+        enough = paired.seed.nunique() >= 2 and paired.uid.nunique() >= 2
+        comps = inference.variance_components(paired) if enough else \
+            {"n_seeds": paired.seed.nunique(), "n_items": paired.uid.nunique(),
+             **dict.fromkeys(inference.COMPONENTS, np.nan)}
+        for scope, target, per_lang in (("overall", overall, False), ("per language", per_language, True)):
+            d = inference.design_for_half_width(comps, target, per_language=per_lang, min_seeds=min_seeds) if enough \
+                else {"n_seeds": np.nan, "n_items": np.nan, "half_width": np.nan, "feasible": False}
+            rows.append({"condition": cond, "scope": scope, "target_half_width": target,
+                         "n_seeds": d["n_seeds"], "n_items": d["n_items"], "predicted_half_width": d["half_width"],
+                         "feasible": d["feasible"], "pilot_seeds": comps["n_seeds"], "pilot_items": comps["n_items"],
+                         **{f"var_{k}": comps[k] for k in inference.COMPONENTS}})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- values for the book
+
+def key(condition: str) -> str:
+    """A glue-key-safe name of a condition: inter-movie_sentiment -> inter_movie_sentiment."""
+    return condition.replace("-", "_")
+
+
+def is_preliminary(n_seeds: int, min_seeds: int = MIN_SEEDS) -> bool:
+    return n_seeds < min_seeds
+
+
+def glue_values(grid: Grid, learned: pd.DataFrame, headline: pd.DataFrame, contrast: pd.DataFrame,
+                clean: pd.DataFrame, languages: pd.DataFrame, design: pd.DataFrame, primary: str = "") -> dict:
+    """Flat {key: raw value} for the book. Numbers stay numbers (the text formats them with
+    `{glue:text}` format specs); p-values are glued formatted (`inference.format_p`: '< 0.001'),
+    since no format spec writes that; names are strings. Per treated condition keys are
+    prefixed `<condition>_`; `primary_` repeats them for `primary` (default: the first inter-<task>
+    condition by name), the condition the abstract reports."""
+    if primary and primary not in grid.treated:
+        raise ValueError(f"primary={primary!r}: allowed values are '' or one of {grid.treated}")
+    primary = primary or grid.treated[0]
+    d = grid.design
+    seeds = sorted(grid.records.seed.unique())
+    out = {"grid": grid.name, "n_seeds": len(seeds), "n_items": int(grid.records.uid.nunique()),
+           "n_pool_items": d["n_pool_items"],
+           "n_languages_non_en": int(grid.records.language[grid.records.language != ENGLISH].nunique()),
+           "languages": ", ".join(sorted(set(grid.records.language) - {ENGLISH})),
+           "recipes": ", ".join(sorted(grid.records.recipe.unique())),
+           "model": str(d.get("target.model")), "task": str(d.get("target.task")),
+           "train_examples": d.get("target.max_train_examples"),
+           "train_steps": d.get("target.train_steps"), "epochs": d.get("target.epochs"),
+           "pool_seed": d.get("attack.pool_seed"), "min_seeds": MIN_SEEDS,
+           "word_embeddings": "frozen" if d.get("target.freeze_embeddings") else "trained",
+           "max_eval_examples": d.get("target.max_eval_examples"),
+           "n_models": len(learned), "n_models_learned": int(learned.learned.sum()),
+           "majority_rate_en": float(learned.majority_rate_en.mean()),
+           "accuracy_en_min": float(learned.accuracy_en.min()), "accuracy_en_max": float(learned.accuracy_en.max()),
+           "macro_f1_en_min": float(learned.macro_f1_en.min()),
+           "treated_conditions": ", ".join(grid.treated),
+           "status": ("preliminary" if is_preliminary(len(seeds)) else "final")}
+    for cond in grid.treated:
+        k = key(cond)
+        for metric, label in METRICS.items():
+            row = headline[(headline.condition == cond) & (headline.metric == label)].iloc[0]
+            out.update(_effect_keys(f"{k}_{metric}", row))
+        for name, part in (("en", "English"), ("non_en_minus_en", "non-English minus English")):
+            row = contrast[(contrast.condition == cond) & (contrast.comparison == part)].iloc[0]
+            out.update(_effect_keys(f"{k}_{name}", row))
+        row = clean[(clean.condition == cond) & (clean.language == "non-English")].iloc[0]
+        out.update(_effect_keys(f"{k}_clean", row))
+        lang = languages[(languages.condition == cond) & (languages.language != ENGLISH)]
+        out[f"{k}_n_languages_holm_05"] = int((lang.p_holm < 0.05).sum())
+        for scope, name in (("overall", "overall"), ("per language", "language")):
+            row = design[(design.condition == cond) & (design.scope == scope)].iloc[0]
+            out[f"{k}_design_{name}_seeds"] = _int_or_nan(row.n_seeds)
+            out[f"{k}_design_{name}_items"] = _int_or_nan(row.n_items)
+            out[f"{k}_design_{name}_target"] = float(row.target_half_width)
+    out["primary_condition"] = primary
+    prefix = key(primary) + "_"
+    out.update({"primary_" + k[len(prefix):]: v for k, v in list(out.items()) if k.startswith(prefix)})
+    return out
+
+
+def _effect_keys(prefix: str, row) -> dict:
+    return {f"{prefix}_delta": float(row.delta), f"{prefix}_lo": float(row.ci_low), f"{prefix}_hi": float(row.ci_high),
+            f"{prefix}_p": inference.format_p(row.p), f"{prefix}_n_seeds": int(row.n_seeds),
+            f"{prefix}_n_items": int(row.n_items)}
+
+
+def _int_or_nan(x):
+    return int(x) if np.isfinite(x) else float("nan")
+
+
+def with_effect_text(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """A display copy: 'effect' as '-0.04 (95% CI -0.06 to -0.02)', 'p' as '< 0.001', and the
+    n (seeds, items) beside it."""
+    out = table.copy()
+    out["effect"] = [inference.format_effect(r.delta, r.ci_low, r.ci_high, digits) for r in table.itertuples()]
+    out["n (seeds, items)"] = [f"{r.n_seeds}, {r.n_items}" for r in table.itertuples()]
+    for col in ("p", "p_holm"):
+        if col in out:
+            out[col] = out[col].map(inference.format_p)
+    out = out.drop(columns=[c for c in ("delta", "ci_low", "ci_high", "n_seeds", "n_items", "n_pairs", "test", "method")
+                            if c in out])
+    labels = [c for c in ("condition", "metric", "comparison", "language") if c in out]
+    first = ["effect"] + [c for c in ("p", "p_holm") if c in out] + ["n (seeds, items)"]
+    return out.set_index(labels)[first + [c for c in out if c not in first + labels]]

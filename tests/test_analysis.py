@@ -1,0 +1,158 @@
+"""xrobust.analysis on small synthetic grids written in the real result-file format."""
+import numpy as np
+import pytest
+from myst_nb.core.variables import format_plain_text
+
+from xrobust import analysis, resultfiles
+
+LANGS = ["en", "de", "zh"]
+UIDS = [f"u{i}" for i in range(12)]
+
+
+def _target(cond, seed, acc, max_train=100, steps=4):
+    cfg = {"step": "target", "model": "m", "task": "multiemo", "seed": seed, "max_train_examples": max_train,
+           "epochs": 1.0, "batch_size": 25, "lr": 3e-5, "max_eval_examples": 40, "max_words": 40,
+           "languages": LANGS, "train_languages": ["en"],
+           "condition": "direct" if cond == "direct" else "intermediate",
+           "intermediate_task": None if cond == "direct" else cond.split("-", 1)[1]}
+    rows = [{"language": lang, "n": 40, "accuracy": acc[lang], "macro_f1": acc[lang] / 2, "majority_rate": 0.4,
+             "zero_shot": lang != "en", "original": False} for lang in LANGS]
+    return {"config": cfg, "train": {"steps": steps}, "per_language": rows}
+
+
+def _attack(cond, seed, success, uids=UIDS, pool_seed=0):
+    """Every item clean-correct; the attack succeeds on the first round(success[lang] * K) items."""
+    meta = {"seed": seed, "task": "multiemo", "base_model": "m",
+            "condition": "direct" if cond == "direct" else "intermediate",
+            "intermediate_task": None if cond == "direct" else cond.split("-", 1)[1]}
+    cfg = {"step": "attack", "seed": seed, "checkpoint": f"runs/g/target/{cond}_s{seed}/checkpoint",
+           "checkpoint_meta": meta, "languages": LANGS, "recipes": ["char"], "n_examples": len(uids),
+           "pool_seed": pool_seed, "max_perturbed": 0.25, "query_budget": 2000}
+    rows = []
+    for lang in LANGS:
+        n_success = round(success[lang] * len(uids))
+        recs = [{"uid": u, "label": 0, "outcome": "success" if i < n_success else "failed"} for i, u in enumerate(uids)]
+        rows.append({"language": lang, "recipe": "char", "clean_accuracy": 1.0,
+                     "attacked_accuracy": 1 - n_success / len(uids), "records": recs})
+    return {"config": cfg, "rows": rows, "complete": True, "pool": {"uids": list(uids)}, "not_applicable": []}
+
+
+def _grid(root, seeds=(0, 1, 2), effect=0.25, **overrides):
+    """direct: success 0.25 everywhere; inter-x: + `effect` in non-English languages, + 0 in English."""
+    for seed in seeds:
+        jitter = (0, 1, -1)[seed % 3] / len(UIDS)  # +-1 item: seeds differ (mean 0), so intervals have a width
+        for cond, add in (("direct", 0.0), ("inter-x", effect + jitter)):
+            succ = {lang: 0.25 + (add if lang != "en" else 0.0) for lang in LANGS}
+            acc = {lang: 0.7 + (0.05 if cond == "inter-x" else 0.0) + 0.01 * seed for lang in LANGS}
+            resultfiles.write_json(root / "target" / f"{cond}_s{seed}.json", _target(cond, seed, acc, **overrides))
+            resultfiles.write_json(root / "attack" / f"{cond}_s{seed}.json", _attack(cond, seed, succ))
+    return root
+
+
+@pytest.fixture
+def grid(tmp_path):
+    return analysis.load_grid(_grid(tmp_path / "g"))
+
+
+def test_headline_table_recovers_the_effect(grid):
+    table = analysis.headline_table(grid, n_boot=200).set_index("metric")
+    success = table.loc["attack success"]
+    assert success.condition == "inter-x"
+    assert success.delta == pytest.approx(0.25, abs=1e-3)  # non-English only: English (+0) is the reference
+    assert success.ci_low < 0.25 < success.ci_high and success.ci_low > 0
+    assert (success.n_seeds, success.n_items) == (3, 12)
+    assert table.loc["accuracy under attack"].delta == pytest.approx(-0.25, abs=1e-3)
+
+
+def test_english_reference_and_contrast(grid):
+    c = analysis.english_contrast(grid).set_index("comparison").delta
+    assert c["English"] == pytest.approx(0.0, abs=1e-9)
+    assert c["non-English minus English"] == pytest.approx(0.25, abs=1e-3)
+    langs = analysis.language_effects(grid)
+    assert set(langs.language) == set(LANGS)
+    assert np.isnan(langs.set_index("language").loc["en", "p_holm"])  # not in the Holm family
+    assert langs.set_index("language").loc[["de", "zh"], "p_holm"].notna().all()
+
+
+def test_clean_deltas_pair_seeds_and_languages(grid):
+    d = analysis.clean_deltas(grid).set_index("language")
+    assert d.loc["non-English", "delta"] == pytest.approx(0.05)
+    assert d.loc["non-English", "n_seeds"] == 3 and d.loc["non-English", "n_items"] == 40
+
+
+def test_refuses_to_pool_different_designs(tmp_path):
+    root = _grid(tmp_path / "g", seeds=(0, 1))
+    resultfiles.write_json(root / "target" / "direct_s2.json",
+                           _target("direct", 2, dict.fromkeys(LANGS, 0.7), max_train=999))
+    with pytest.raises(ValueError, match="max_train_examples"):
+        analysis.load_grid(root)
+    root = _grid(tmp_path / "h", seeds=(0, 1))
+    other_pool = _attack("direct", 2, dict.fromkeys(LANGS, 0.5), uids=UIDS[1:] + ["v"])
+    resultfiles.write_json(root / "attack" / "direct_s2.json", other_pool)
+    with pytest.raises(ValueError, match="pool_uids"):
+        analysis.load_grid(root)
+
+
+def test_refuses_missing_grid_partial_and_corrupt_files(tmp_path):
+    with pytest.raises(ValueError, match="grid_dir"):
+        analysis.load_grid(tmp_path / "nothing")
+    root = _grid(tmp_path / "g", seeds=(0, 1))
+    partial = {**_attack("direct", 1, dict.fromkeys(LANGS, 0.5)), "complete": False}
+    resultfiles.write_json(root / "attack" / "direct_s1.json", partial)
+    with pytest.raises(ValueError, match="unfinished"):
+        analysis.load_grid(root)
+    path = _grid(tmp_path / "c", seeds=(0, 1)) / "target" / "direct_s0.json"
+    path.write_text(path.read_text().replace("0.7", "0.9", 1))
+    with pytest.raises(resultfiles.CorruptResult, match="checksum"):
+        analysis.load_grid(tmp_path / "c")
+
+
+def test_learned_model_check_flags_a_majority_class_model(tmp_path):
+    root = _grid(tmp_path / "g", seeds=(0, 1))
+    stuck = _target("direct", 1, dict.fromkeys(LANGS, 0.4))  # = the majority rate
+    resultfiles.write_json(root / "target" / "direct_s1.json", stuck)
+    check = analysis.learned_model_check(analysis.load_grid(root), n_labels=4).set_index(["condition", "seed"])
+    assert not check.loc[("direct", 1), "learned"]
+    assert check.drop(("direct", 1)).learned.all()
+    assert check.loc[("direct", 0), "majority_macro_f1_en"] == pytest.approx(2 * 0.4 / 1.4 / 4)
+    assert analysis.majority_rate([0, 0, 1, 2]) == 0.5
+    with pytest.raises(ValueError, match="labels"):
+        analysis.majority_rate([])
+
+
+def test_glue_values_are_raw_and_format_in_the_text(grid):
+    learned = analysis.learned_model_check(grid, n_labels=4)
+    headline = analysis.headline_table(grid, n_boot=200)
+    values = analysis.glue_values(grid, learned, headline, analysis.english_contrast(grid), analysis.clean_deltas(grid),
+                                  analysis.language_effects(grid), analysis.design_from_pilot(grid))
+    assert isinstance(values["primary_success_delta"], float) and values["primary_condition"] == "inter-x"
+    assert values["n_seeds"] == 3 and values["n_items"] == 12 and values["status"] == "preliminary"
+    assert values["primary_design_overall_seeds"] >= analysis.MIN_SEEDS
+    # what the book's {glue:text}`...:.2f` shows: the text/plain form of the glued value, formatted
+    assert format_plain_text(repr(values["primary_success_delta"]), ".2f") == "0.25"
+    assert format_plain_text(repr(values["primary_condition"]), "s") == "inter-x"
+    assert values["primary_success_p"] == "< 0.001" or float(values["primary_success_p"]) < 0.05
+    text = analysis.with_effect_text(headline).loc[("inter-x", "attack success")]
+    assert text.effect.startswith("0.25 (95% CI ") and text["n (seeds, items)"] == "3, 12"
+
+
+def test_one_seed_grid_runs_through_without_intervals(tmp_path):
+    """The README's demo grid has one seed: every table is made, intervals and design are NaN."""
+    grid = analysis.load_grid(_grid(tmp_path / "g", seeds=(0,)))
+    headline = analysis.headline_table(grid, n_boot=200)
+    assert headline.delta.notna().all() and headline.ci_low.isna().all() and (headline.n_seeds == 1).all()
+    design = analysis.design_from_pilot(grid)
+    assert not design.feasible.any() and design.n_seeds.isna().all()
+    values = analysis.glue_values(grid, analysis.learned_model_check(grid, n_labels=4), headline,
+                                  analysis.english_contrast(grid), analysis.clean_deltas(grid),
+                                  analysis.language_effects(grid), design)
+    assert values["primary_success_p"] == "n/a" and np.isnan(values["primary_design_overall_seeds"])
+
+
+def test_primary_condition_is_checked(grid):
+    tables = (analysis.learned_model_check(grid, n_labels=4), analysis.headline_table(grid, n_boot=200),
+              analysis.english_contrast(grid), analysis.clean_deltas(grid), analysis.language_effects(grid),
+              analysis.design_from_pilot(grid))
+    with pytest.raises(ValueError, match="primary"):
+        analysis.glue_values(grid, *tables, primary="multilingual")
+    assert analysis.glue_values(grid, *tables, primary="inter-x")["primary_condition"] == "inter-x"
