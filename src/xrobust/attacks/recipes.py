@@ -69,17 +69,19 @@ class EncoderSimilarity(SentenceEncoder):
 def build(recipe: str, model_wrapper, language: str, *, tokenizer=None, embeddings=None,
           similarity=None, columns: tuple[str, ...] = ("text",), max_perturbed: float = 0.25,
           query_budget: int = 2000, max_candidates: int = 12, sim_threshold: float = 0.85,
-          truncate_words_to: int = 128, seed: int = 0, device="cpu") -> Attack:
+          truncate_words_to: int = 128, seed: int = 0, device="cpu", goal_function=None) -> Attack:
     """Build an attack for texts in `language`.
 
     `similarity` is an `EncoderSimilarity` (word-level recipes); `embeddings`/`tokenizer`
     give the neighbour table for `embedding`. For sentence pairs only the second column
-    (hypothesis/claim) is perturbed, as in TextAttack's NLI recipes.
+    (hypothesis/claim) is perturbed, as in TextAttack's NLI recipes. `goal_function` replaces the
+    untargeted classification goal (e.g. `retrieval_goal.RetrievalGoalFunction`).
     """
     check_choice("recipe", recipe, RECIPES)
     check_number("max_perturbed", max_perturbed, low=0.01, high=1.0)
     check_number("query_budget", query_budget, low=1, high=10**7, integer=True)
-    goal = UntargetedClassification(model_wrapper, query_budget=query_budget, model_batch_size=256)
+    goal = goal_function or UntargetedClassification(model_wrapper, query_budget=query_budget,
+                                                     model_batch_size=256)
     constraints = [RepeatModification(), MaxModificationRate(max_rate=max_perturbed, min_threshold=1),
                    MaxWordsPerturbed(max_percent=max_perturbed)]
     if len(columns) == 2:
