@@ -170,8 +170,13 @@ def result_frame(path):
     from .io import read_json
     from .language_meta import udhr_language_frame
 
+    from .tasks import get_task
+
     payload = read_json(path)
     df = pd.DataFrame(payload["rows"]).set_index("language")
+    # marked from the registry as it is now, so a corrected Tatoeba list applies to old files too
+    df["tatoeba"] = df["base"].isin(get_task("tatoeba").languages)
+    df["mean_both"] = df[["xx_to_en", "en_to_xx"]].mean(axis=1)
     meta = udhr_language_frame()
     return df.join(meta[["name", "script", "script_name", "xlmr_pretraining"]], how="left")
 
