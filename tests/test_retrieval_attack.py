@@ -56,3 +56,30 @@ def test_char_attack_success_really_moves_the_top1(wrapper):
             assert int(wrapper([r["perturbed"]]).argmax()) != r["label"] and r["perturbed_ratio"] <= 0.5
         if r["outcome"] == "failed":
             assert int(wrapper([r["perturbed"]]).argmax()) == r["label"]
+
+
+def test_run_retrieval_attack_rows_per_language_and_recipe(tmp_path, tiny_model_dir):
+    import shutil
+
+    from xrobust.io import read_json
+    from xrobust.retrieval_attack import run_retrieval_attack
+
+    src = tmp_path / "src"
+    shutil.copytree(FIXTURE, src)
+    html = (src / "deu_1996.html").read_text(encoding="utf-8")
+    (src / "sco.html").write_text(html.replace('lang="de-1996"', 'lang="sco"').replace('"deu"', '"sco"'),
+                                  encoding="utf-8")
+    with pytest.raises(ValueError, match="'recipes'"):
+        run_retrieval_attack(tiny_model_dir, "article", tmp_path / "x.json", ["fr"], recipes=["embedding"],
+                             source=src)
+    with pytest.raises(ValueError, match="'languages'.*allowed values: de-1996, fr, sco"):
+        run_retrieval_attack(tiny_model_dir, "article", tmp_path / "x.json", ["xx"], source=src)
+    out = tmp_path / "a.json"
+    res = run_retrieval_attack(tiny_model_dir, "article", out, ["fr", "sco"], n_units=3, max_words=12,
+                               similarity_model=tiny_model_dir, device="cpu", source=src, progress=False)
+    assert read_json(out)["complete"] is True
+    rows = {(r["language"], r["recipe"]): r for r in res["rows"]}
+    assert rows[("sco", "codeswitch")]["applicable"] is False  # no Scots lexicon
+    for key in [("fr", "char"), ("sco", "char"), ("fr", "codeswitch")]:
+        assert rows[key]["applicable"] and rows[key]["n"] == 3 and rows[key]["n_error"] == 0
+        assert [r["label"] for r in rows[key]["records"]] == res["config"]["units"]
