@@ -50,5 +50,5 @@ def by_script(df, title: str, min_group: int = 3):
     sns.stripplot(df, y="group", x="mean_both", hue="pretraining", dodge=True, size=3, alpha=0.7, ax=ax)
     ax.set_yticklabels([f"{t.get_text()} (n={counts[t.get_text()]})" for t in ax.get_yticklabels()])
     ax.set(xlim=(-0.02, 1.02), xlabel="top-1 accuracy (mean of both directions)", ylabel="", title=title)
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
     return fig
