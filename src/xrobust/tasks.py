@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .language_meta import udhr_language_codes
+
 
 @dataclass(frozen=True)
 class Task:
@@ -77,6 +79,9 @@ TASKS: dict[str, Task] = {t.name: t for t in [
          _langs("af ar az bg bn de el es et eu fa fi fr he hi hu id it ja jv ka kk ko lt ml mr nl pl "
                 "pt ro ru sw ta te th tl tr uk ur vi zh"), "accuracy",
          hub="google/xtreme", hub_config="tatoeba.{lang}", note="Retrieval: not supported."),
+    Task("udhr", "retrieval", udhr_language_codes("article"), "accuracy",
+         note="Universal Declaration of Human Rights (npm udhr@6.0.0), retrieval against English "
+              "(xrobust.retrieval); paragraph level covers a subset (xrobust.language_meta)."),
     # English intermediate tasks of Phang et al. (2020); the classification ones are runnable
     Task("mnli", "classification", ("en",), "accuracy", labels=("entailment", "neutral", "contradiction"),
          hub="nyu-mll/glue", hub_config="mnli", text_fields=("premise", "hypothesis"),

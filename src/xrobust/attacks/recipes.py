@@ -170,12 +170,14 @@ RECIPE_BUILDERS = {"char": script_aware_deepwordbug, "embedding": embedding_text
 def build(recipe: str, model_wrapper, language: str, *, tokenizer=None, embeddings=None,
           similarity=None, columns: tuple[str, ...] = ("text",), max_perturbed: float = 0.25,
           query_budget: int = 2000, max_candidates: int = 12, sim_threshold: float = 0.85,
-          truncate_words_to: int = 128, seed: int = 0, device="cpu", model_batch_size: int = 256) -> Attack:
+          truncate_words_to: int = 128, seed: int = 0, device="cpu", model_batch_size: int = 256,
+          goal_function=None) -> Attack:
     """Build recipe `recipe` for texts in `language`, then apply the run-time settings.
 
     `similarity` is an `EncoderSimilarity` (word-level recipes; left unchanged: each attack
     gets a copy with `sim_threshold`); `embeddings`/`tokenizer` give the neighbour index of
-    `embedding`, built once per embedding table and shared across languages.
+    `embedding`, built once per embedding table and shared across languages. `goal_function`
+    replaces the untargeted classification goal (e.g. `retrieval_goal.RetrievalGoalFunction`).
     """
     check_choice("recipe", recipe, RECIPES)
     check_number("max_perturbed", max_perturbed, low=0.01, high=1.0)
@@ -192,6 +194,9 @@ def build(recipe: str, model_wrapper, language: str, *, tokenizer=None, embeddin
     else:
         attack = lexicon_codeswitch(model_wrapper, language=language, similarity=similarity,
                                     sim_threshold=sim_threshold, **common)
+    if goal_function is not None:  # same constraints, transformation and search; another goal
+        attack = Attack(goal_function, attack.pre_transformation_constraints + attack.constraints,
+                        attack.transformation, attack.search_method)
     attack.goal_function.query_budget = query_budget
     attack.goal_function.batch_size = model_batch_size
     return attack

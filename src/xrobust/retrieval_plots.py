@@ -1,0 +1,54 @@
+"""Figures of the retrieval chapter: readable with 100+ languages (grouped by script, sorted)."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import seaborn as sns
+
+from .retrieval import DIRECTIONS
+
+LABELS = {"xx_to_en": "language → English", "en_to_xx": "English → language"}
+
+
+def _ordered(df, min_group: int):
+    """Scripts with fewer than `min_group` languages pooled as 'other scripts'; sorted by group mean."""
+    counts = df["script_name"].value_counts()
+    group = df["script_name"].where(df["script_name"].map(counts) >= min_group, "other scripts")
+    df = df.assign(group=group)
+    order = df.groupby("group")["mean_both"].mean().sort_values(ascending=False).index
+    df["group"] = df["group"].astype("category").cat.set_categories(list(order))
+    return df.sort_values(["group", "mean_both"], ascending=[True, False])
+
+
+def per_language(df, title: str, min_group: int = 2):
+    """One row per language, both directions as dots; grouped by script; Tatoeba languages starred."""
+    df = _ordered(df, min_group)
+    fig, ax = plt.subplots(figsize=(7.5, 0.16 * len(df) + 1.5))
+    y = range(len(df))
+    for direction, marker in zip(DIRECTIONS, ("o", "x"), strict=True):
+        ax.scatter(df[direction], y, marker=marker, s=18, label=LABELS[direction])
+    ax.set_yticks(list(y))
+    labels = [f"{'★ ' if t else ''}{n} ({c})" for n, c, t in zip(df["name"], df.index, df["tatoeba"], strict=True)]
+    ax.set_yticklabels(labels, fontsize=6)
+    ax.set_ylim(len(df) - 0.5, -0.5)  # first row on top, no empty margin
+    edges = df["group"].cat.codes.diff().fillna(0).to_numpy().nonzero()[0]
+    for e in edges:
+        ax.axhline(e - 0.5, color="grey", lw=0.6)
+    starts = [0, *edges]
+    for s, name in zip(starts, df["group"].iloc[starts], strict=True):
+        ax.text(1.02, s, name, transform=ax.get_yaxis_transform(), fontsize=7, va="top")
+    ax.set(xlim=(-0.02, 1.02), xlabel="top-1 accuracy", title=title)
+    ax.legend(loc="lower left", fontsize=7)
+    return fig
+
+
+def by_script(df, title: str, min_group: int = 3):
+    """Top-1 accuracy (mean of both directions) per script group, split by XLM-R pretraining."""
+    df = _ordered(df, min_group).assign(
+        pretraining=lambda d: d["xlmr_pretraining"].map({True: "in XLM-R pretraining", False: "not in it"}))
+    counts = df["group"].value_counts()
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * df["group"].nunique() + 1.5))
+    sns.stripplot(df, y="group", x="mean_both", hue="pretraining", dodge=True, size=3, alpha=0.7, ax=ax)
+    ax.set_yticklabels([f"{t.get_text()} (n={counts[t.get_text()]})" for t in ax.get_yticklabels()])
+    ax.set(xlim=(-0.02, 1.02), xlabel="top-1 accuracy (mean of both directions)", ylabel="", title=title)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
+    return fig

@@ -1,0 +1,79 @@
+"""Retrieval evaluation: parameter checks, pooling, top-1 scoring, result files."""
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from xrobust.io import read_json
+from xrobust.retrieval import embed, run_retrieval, top1_accuracy
+
+FIXTURE = Path(__file__).parent / "fixtures" / "udhr"
+
+
+@pytest.mark.parametrize("kwargs, msg", [
+    ({"granularity": "sentence"}, "'granularity'"),
+    ({"batch_size": 0}, "'batch_size'"),
+    ({"max_length": 4096}, "'max_length'"),
+    ({"languages": ["xx"]}, "'languages'.*allowed values: de-1996, fr"),
+    ({"model": "./no/such/folder"}, "'model'"),
+    ({"out_path": "result.csv"}, "'out_path'"),
+    ({"device": "tpu"}, "'device'"),
+])
+def test_bad_parameters_are_refused_before_any_compute(tmp_path, kwargs, msg):
+    args = {"model": str(tmp_path), "granularity": "article", "out_path": tmp_path / "r.json",
+            "source": FIXTURE, **kwargs}
+    if "model" not in kwargs:
+        (tmp_path / "config.json").write_text("{}")  # looks like a model folder; never loaded
+    with pytest.raises(ValueError, match=msg):
+        run_retrieval(**args)
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_top1_accuracy_counts_rows_whose_nearest_key_is_gold():
+    keys = torch.eye(3)
+    queries = torch.tensor([[1.0, 0, 0], [0, 0, 1], [0, 0.1, 0.9]])  # rows 1 and 2 point to key 2
+    assert top1_accuracy(queries, keys) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="align"):
+        top1_accuracy(torch.eye(2), torch.eye(3))
+
+
+def test_pooling_ignores_padding(tiny_model_dir):
+    from xrobust.models import load_encoder
+
+    encoder, tok = load_encoder(tiny_model_dir)
+    texts = ["short", "a much longer text than the other ones in this batch", "mid length text"]
+    one, _ = embed(texts, encoder, tok, batch_size=1)
+    many, truncated = embed(texts, encoder, tok, batch_size=3)
+    assert torch.allclose(one, many, atol=1e-5)
+    assert torch.allclose(many.norm(dim=1), torch.ones(3))
+    limit = len(tok("query: mid length text")["input_ids"])  # the prefix counts too
+    _, truncated = embed(texts, encoder, tok, max_length=limit)
+    assert truncated == [False, True, False]
+
+
+def test_run_writes_rows_and_an_identical_copy_is_always_retrieved(tmp_path, tiny_model_dir):
+    src = tmp_path / "src"
+    shutil.copytree(FIXTURE, src)
+    html = (src / "eng.html").read_text(encoding="utf-8")
+    (src / "sco.html").write_text(html.replace('lang="en"', 'lang="sco"').replace('"eng"', '"sco"'),
+                                  encoding="utf-8")
+    out = tmp_path / "r.json"
+    payload = run_retrieval(tiny_model_dir, "paragraph", out, source=src, device="cpu", progress=False)
+    assert read_json(out) == payload
+    rows = {r["language"]: r for r in payload["rows"]}
+    assert sorted(rows) == ["de-1996", "sco"]  # fr is misaligned at paragraph level
+    assert rows["sco"]["xx_to_en"] == rows["sco"]["en_to_xx"] == 1.0
+    assert 0.0 <= rows["de-1996"]["xx_to_en"] <= 1.0 and rows["de-1996"]["tatoeba"]
+    assert payload["units_per_language"] == 33 and payload["provenance"]["config_hash"]
+
+
+def test_classifier_checkpoint_is_scored_by_its_encoder(tmp_path, tiny_model_dir):
+    from xrobust.models import EncoderClassifier, load_encoder
+
+    encoder, _ = load_encoder(tiny_model_dir)
+    ckpt = EncoderClassifier(encoder, num_labels=3).save(tmp_path / "ckpt", base_model=tiny_model_dir)
+    by_ckpt = run_retrieval(str(ckpt), "article", tmp_path / "a.json", source=FIXTURE, progress=False)
+    by_name = run_retrieval(tiny_model_dir, "article", tmp_path / "b.json", source=FIXTURE, progress=False)
+    assert by_ckpt["model"]["kind"] == "classifier checkpoint" and by_name["model"]["kind"] == "encoder"
+    assert by_ckpt["rows"] == by_name["rows"]
