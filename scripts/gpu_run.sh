@@ -31,12 +31,12 @@ export XROBUST_CACHE=$G/cache TA_CACHE_DIR=$G/cache/textattack HF_HOME=$G/cache/
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 export XROBUST_E5_BIN=$G/model/e5-small-q4.bin XROBUST_E5_TOKENIZER=$G/model/tokenizer.json
 export PYTHONPATH=$G/site:$ROOT/src PATH=$G/site/bin:$PATH
-mkdir -p "$G/recv" "$XROBUST_CACHE"
 
 say() { echo "gpu_run [$(date -u +%H:%M:%S)] $*"; }
 
 receive() {
   local t0=$SECONDS sha n have
+  mkdir -p "$G/recv"
   for chunk in "$G"/parts/p*/bundle-*.tar.*; do
     [ -f "$chunk" ] || continue
     cp "$(dirname "$chunk")/MANIFEST" "$G/recv/MANIFEST-${chunk##*/bundle-}"
@@ -105,6 +105,7 @@ EOF
 
 model() {
   local t0=$SECONDS
+  mkdir -p "$XROBUST_CACHE"
   "$PY" - "$G" "$XROBUST_CACHE" <<'EOF'
 import lzma, shutil, sys, tarfile
 from pathlib import Path
