@@ -59,7 +59,8 @@ compress "$bin" "$G/model/e5-small-q4.bin.xz"
 compress "$tok" "$G/model/tokenizer.json.xz"
 
 # 3. data: the prepared task data and the FreeDict lexicons of the config's attack languages,
-#    laid out as in the cache folder (XROBUST_CACHE) so that they unpack into it
+#    laid out as in the cache folder (XROBUST_CACHE) so that they unpack into it; packed again
+#    when the file list changes (delete .gpu/data/data.tar.xz after preparing the data anew)
 "$PY" - "$CONFIG" "$G/data/files.txt" <<'EOF'
 import sys, yaml
 from xrobust.attacks.lexicons import FREEDICT
@@ -79,7 +80,7 @@ with open(sys.argv[2], "w") as f:
     f.writelines(str(p.relative_to(root)) + "\n" for p in sorted(set(files)))
 EOF
 root=$(head -1 "$G/data/files.txt")
-if ! [ "$G/data/data.tar.xz" -nt "$G/data/files.txt" ] || ! cmp -s "$G/data/files.txt" "$G/data/files.packed"; then
+if ! [ -f "$G/data/data.tar.xz" ] || ! cmp -s "$G/data/files.txt" "$G/data/files.packed"; then  # file list changed
   tail -n +2 "$G/data/files.txt" | tar -cf - -C "$root" -T - | nice xz -6 -T1 > "$G/data/data.tar.xz.tmp"
   mv "$G/data/data.tar.xz.tmp" "$G/data/data.tar.xz"
   cp "$G/data/files.txt" "$G/data/files.packed"

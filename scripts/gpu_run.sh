@@ -64,9 +64,10 @@ install() {
   stamp=$(ls "$G/wheels" | sha256sum | cut -c1-16)
   if [ "$(cat "$G/site/.stamp" 2>/dev/null)" != "$stamp" ]; then
     rm -rf "$G/site"
-    if "$PY" -m pip --version >/dev/null 2>&1; then
-      "$PY" -m pip install -q --no-index --no-deps --no-compile --target "$G/site" "$G"/wheels/*.whl
-    else  # no pip: a wheel is a zip file laid out for site-packages
+    if ! { "$PY" -m pip --version >/dev/null 2>&1 \
+           && "$PY" -m pip install -q --no-index --no-deps --no-compile --target "$G/site" "$G"/wheels/*.whl; }; then
+      say "pip unavailable or failed: unpacking the wheels as zip files (a wheel is laid out for site-packages)"
+      rm -rf "$G/site"
       "$PY" - "$G/wheels" "$G/site" <<'EOF'
 import shutil, sys, zipfile
 from pathlib import Path
