@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -17,16 +18,21 @@ def config_hash(config: dict) -> str:
 
 
 def git_commit(cwd: Path | None = None) -> str:
+    """The checkout's commit ('-dirty' if tracked files changed). A copy without .git (as on a
+    machine that receives only the working tree) reports XROBUST_GIT_COMMIT if set."""
+    fallback = os.environ.get("XROBUST_GIT_COMMIT") or "unknown"
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd or Path(__file__).parent,
                              capture_output=True, text=True, timeout=10)
-        commit = out.stdout.strip() if out.returncode == 0 else "unknown"
+        if out.returncode != 0:
+            return fallback
+        commit = out.stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
                                cwd=cwd or Path(__file__).parent, capture_output=True, text=True,
                                timeout=10).stdout.strip()
-        return commit + ("-dirty" if dirty and commit != "unknown" else "")
+        return commit + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return fallback
 
 
 def package_versions() -> dict[str, str]:
