@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from xrobust.io import read_json
+from xrobust.resultfiles import read_json
 from xrobust.retrieval import embed, run_retrieval, top1_accuracy
 
 FIXTURE = Path(__file__).parent / "fixtures" / "udhr"

@@ -41,7 +41,7 @@ def test_gold_on_top_is_searching_and_gold_elsewhere_is_skipped(wrapper):
 def test_char_attack_success_really_moves_the_top1(wrapper):
     from xrobust.attacks import recipes
     from xrobust.attacks.run import attack_examples, summarize
-    from xrobust.data import Example
+    from xrobust.examples import Example
 
     german = load_udhr("article", FIXTURE)["de-1996"]
     examples = [Example(text_a=german[i], label=i, uid=str(i)) for i in range(6)]
@@ -61,7 +61,7 @@ def test_char_attack_success_really_moves_the_top1(wrapper):
 def test_run_retrieval_attack_rows_per_language_and_recipe(tmp_path, tiny_model_dir):
     import shutil
 
-    from xrobust.io import read_json
+    from xrobust.resultfiles import read_json
     from xrobust.retrieval_attack import run_retrieval_attack
 
     src = tmp_path / "src"

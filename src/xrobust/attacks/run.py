@@ -31,6 +31,14 @@ def _clean_reason(text: str) -> str | None:
     return None
 
 
+def _prediction(output) -> int | None:
+    """A classifier's predicted label; None for goals whose output is not one label (retrieval)."""
+    try:
+        return int(output)
+    except (TypeError, ValueError):
+        return None
+
+
 def attack_examples(attack, examples: list[Example], columns=("text",), progress=True,
                     desc="attack") -> list[dict]:
     """One record per example: outcome, queries, perturbed-word ratio, texts."""
@@ -52,7 +60,7 @@ def attack_examples(attack, examples: list[Example], columns=("text",), progress
             continue
         rec["seconds"] = round(time.perf_counter() - t0, 4)
         rec["num_queries"] = int(result.perturbed_result.num_queries)
-        rec["original_output"] = int(result.original_result.output)  # the model's clean prediction
+        rec["original_output"] = _prediction(result.original_result.output)  # the model's clean prediction
         if isinstance(result, SkippedAttackResult):
             rec.update(outcome="misclassified", clean_correct=False)
         else:
@@ -60,7 +68,7 @@ def attack_examples(attack, examples: list[Example], columns=("text",), progress
             n_words = max(1, len(orig.words))
             changed = len(orig.all_words_diff(pert))
             rec.update(clean_correct=True, perturbed_words=changed, n_words=n_words,
-                       perturbed_output=int(result.perturbed_result.output),
+                       perturbed_output=_prediction(result.perturbed_result.output),
                        perturbed_ratio=changed / n_words, perturbed=pert.text,
                        outcome="success" if isinstance(result, SuccessfulAttackResult)
                        else "failed" if isinstance(result, (FailedAttackResult, MaximizedAttackResult))
