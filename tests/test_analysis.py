@@ -156,3 +156,10 @@ def test_primary_condition_is_checked(grid):
     with pytest.raises(ValueError, match="primary"):
         analysis.glue_values(grid, *tables, primary="multilingual")
     assert analysis.glue_values(grid, *tables, primary="inter-x")["primary_condition"] == "inter-x"
+
+
+def test_interval_text_says_why_there_is_no_interval():
+    """One seed gives no seed-level interval: the book says so instead of printing nan."""
+    assert analysis.interval_text(-0.06, -0.02, 5) == "95% CI -0.060 to -0.020"
+    text = analysis.interval_text(float("nan"), float("nan"), 1)
+    assert text == "no 95% CI with 1 seed" and "nan" not in text

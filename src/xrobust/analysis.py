@@ -336,8 +336,16 @@ def glue_values(grid: Grid, learned: pd.DataFrame, headline: pd.DataFrame, contr
 
 def _effect_keys(prefix: str, row) -> dict:
     return {f"{prefix}_delta": float(row.delta), f"{prefix}_lo": float(row.ci_low), f"{prefix}_hi": float(row.ci_high),
+            f"{prefix}_ci": interval_text(row.ci_low, row.ci_high, int(row.n_seeds)),
             f"{prefix}_p": inference.format_p(row.p), f"{prefix}_n_seeds": int(row.n_seeds),
             f"{prefix}_n_items": int(row.n_items)}
+
+
+def interval_text(lo: float, hi: float, n_seeds: int, digits: int = 3, level: float = 0.95) -> str:
+    """'95% CI -0.060 to -0.020', or why there is none (a seed-level interval needs two seeds)."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"no {level * 100:g}% CI with {n_seeds} seed{'s' if n_seeds != 1 else ''}"
+    return f"{level * 100:g}% CI {lo:.{digits}f} to {hi:.{digits}f}"
 
 
 def _int_or_nan(x):
