@@ -263,6 +263,7 @@ def test_format_p_and_effect():
     assert inf.format_effect(-0.0412, -0.063, -0.018) == "-0.04 (95% CI -0.06 to -0.02)"
     assert inf.format_effect(-0.001, -0.0204, 0.0182, digits=3) == "-0.001 (95% CI -0.020 to 0.018)"
     assert inf.format_effect(-0.001, -0.02, 0.02) == "0.00 (95% CI -0.02 to 0.02)"
+    assert inf.format_effect(0.02, float("nan"), float("nan")) == "0.02 (no 95% CI)"  # one seed
 
 
 @pytest.mark.parametrize("call, name", [

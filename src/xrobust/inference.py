@@ -342,6 +342,8 @@ def format_effect(delta: float, lo: float, hi: float, digits: int = 2, level: fl
         text = f"{x:.{digits}f}"
         return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.00"
 
+    if not (np.isfinite(lo) and np.isfinite(hi)):  # e.g. one seed: no seed-level interval exists
+        return f"{num(delta)} (no {level * 100:g}% CI)"
     return f"{num(delta)} ({level * 100:g}% CI {num(lo)} to {num(hi)})"
 
 
