@@ -325,8 +325,8 @@ def glue_values(grid: Grid, learned: pd.DataFrame, headline: pd.DataFrame, contr
         out[f"{k}_n_languages_holm_05"] = int((lang.p_holm < 0.05).sum())
         for scope, name in (("overall", "overall"), ("per language", "language")):
             row = design[(design.condition == cond) & (design.scope == scope)].iloc[0]
-            out[f"{k}_design_{name}_seeds"] = _int_or_nan(row.n_seeds)
-            out[f"{k}_design_{name}_items"] = _int_or_nan(row.n_items)
+            out[f"{k}_design_{name}_seeds"] = _count_or_na(row.n_seeds)
+            out[f"{k}_design_{name}_items"] = _count_or_na(row.n_items)
             out[f"{k}_design_{name}_target"] = float(row.target_half_width)
     out["primary_condition"] = primary
     prefix = key(primary) + "_"
@@ -348,8 +348,9 @@ def interval_text(lo: float, hi: float, n_seeds: int, digits: int = 3, level: fl
     return f"{level * 100:g}% CI {lo:.{digits}f} to {hi:.{digits}f}"
 
 
-def _int_or_nan(x):
-    return int(x) if np.isfinite(x) else float("nan")
+def _count_or_na(x):
+    """A design count, or why there is none (variance components need at least two seeds)."""
+    return int(x) if np.isfinite(x) else "n/a (not estimable from fewer than two seeds)"
 
 
 def with_effect_text(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
