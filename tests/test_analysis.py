@@ -137,7 +137,8 @@ def test_glue_values_are_raw_and_format_in_the_text(grid):
 
 
 def test_one_seed_grid_runs_through_without_intervals(tmp_path):
-    """The README's demo grid has one seed: every table is made, intervals and design are NaN."""
+    """The README's demo grid has one seed: every table is made; intervals and design are NaN in
+    the tables and glued as text that says why (never 'nan' in the book)."""
     grid = analysis.load_grid(_grid(tmp_path / "g", seeds=(0,)))
     headline = analysis.headline_table(grid, n_boot=200)
     assert headline.delta.notna().all() and headline.ci_low.isna().all() and (headline.n_seeds == 1).all()
@@ -146,7 +147,8 @@ def test_one_seed_grid_runs_through_without_intervals(tmp_path):
     values = analysis.glue_values(grid, analysis.learned_model_check(grid, n_labels=4), headline,
                                   analysis.english_contrast(grid), analysis.clean_deltas(grid),
                                   analysis.language_effects(grid), design)
-    assert values["primary_success_p"] == "n/a" and np.isnan(values["primary_design_overall_seeds"])
+    assert values["primary_success_p"] == "n/a" and values["primary_success_ci"] == "no 95% CI with 1 seed"
+    assert values["primary_design_overall_seeds"].startswith("n/a (not estimable")
 
 
 def test_primary_condition_is_checked(grid):
