@@ -113,6 +113,19 @@ def test_attack_file_resumes(target_ckpt, tmp_path):
 
     # compared as JSON text: NaN-safe
     assert json.dumps(again["rows"], sort_keys=True) == json.dumps(full["rows"], sort_keys=True)
+    # a stopped run: the result file was deleted (as Snakemake does), one finished row is kept aside
+    from xrobust.resultfiles import write_json
+
+    out.unlink()
+    first = {**doc["rows"][0], "seconds": -1.0}  # marked, to see that it is reused, not recomputed
+    write_json(experiment.partial_path(out), {**doc, "rows": [first], "complete": False})
+    resumed = experiment.run_attack(target_ckpt, str(out), **kw)
+    assert resumed["complete"] and [r["seconds"] for r in resumed["rows"]][0] == -1.0
+    def untimed(records):
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+
+    assert untimed(resumed["rows"][1]["records"]) == untimed(full["rows"][1]["records"])  # recomputed alike
+    assert not experiment.partial_path(out).exists()
 
 
 def test_attack_runs_with_network_disabled(target_ckpt, tmp_path):

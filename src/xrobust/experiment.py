@@ -151,14 +151,18 @@ def run_attack(*args, **kwargs) -> dict:
     config = {"step": "attack", **p.result_config(), "checkpoint": str(p.checkpoint), "checkpoint_meta": meta,
               "precision": precision}
     out = Path(p.out_path)
+    # rows finished so far live beside the result file: a workflow manager deletes the outputs of
+    # a job it stops, and the progress must survive that
+    partial = partial_path(out)
     done = {}
-    if out.exists():
-        try:
-            prev = resultfiles.read_json(out)
-            if prev["config"] == config:
-                done = {(r["language"], r["recipe"]): r for r in prev["rows"]}
-        except resultfiles.CorruptResult:
-            pass  # unreadable partial file: recompute
+    for path in (out, partial):
+        if path.exists() and not done:
+            try:
+                prev = resultfiles.read_json(path)
+                if prev["config"] == config:
+                    done = {(r["language"], r["recipe"]): r for r in prev["rows"]}
+            except resultfiles.CorruptResult:
+                pass  # unreadable partial file: recompute
     todo = [pair for pair in pairs if pair not in done]
     if todo:
         model, tokenizer, _ = EncoderClassifier.load(p.checkpoint, device=dev)
@@ -182,7 +186,7 @@ def run_attack(*args, **kwargs) -> dict:
                                     "seconds": round(seconds, 2),
                                     "examples_per_s": round(len(records) / seconds, 3) if seconds else None,
                                     "records": records}
-            resultfiles.write_json(out, {"config": config, "rows": list(done.values()), "complete": False,
+            resultfiles.write_json(partial, {"config": config, "rows": list(done.values()), "complete": False,
                                          "pool": pool_info, "not_applicable": not_applicable,
                                          "provenance": provenance(config, dev)})
         del model
@@ -191,4 +195,10 @@ def run_attack(*args, **kwargs) -> dict:
     result = {"config": config, "rows": [done[pair] for pair in pairs], "complete": True, "pool": pool_info,
               "not_applicable": not_applicable, "provenance": provenance(config, dev)}
     resultfiles.write_json(out, result)
+    partial.unlink(missing_ok=True)
     return result
+
+
+def partial_path(out: Path) -> Path:
+    """Where `run_attack` keeps the rows of an unfinished result file `out`."""
+    return out.parent / f".{out.name}.partial"
