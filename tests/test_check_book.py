@@ -50,3 +50,11 @@ def test_degenerate_glue_applies_the_pages_format_spec(tmp_path):
                                             "{glue:text}`generated/a.ipynb::big:.2f` "
                                             "{glue:text}`generated/a.ipynb::small:.1e`")
     assert check_book.degenerate_glue(tmp_path) == ["book/r.md: small = 0.000"]
+
+
+def test_a_zero_point_difference_is_a_result_a_zero_bound_is_not(tmp_path):
+    _glue_nb(tmp_path / "book" / "generated" / "a.ipynb", {"en_delta": "0.0", "en_lo": "0.0", "x_delta": "nan"})
+    (tmp_path / "book" / "r.md").write_text("{glue:text}`generated/a.ipynb::en_delta:.3f` "
+                                            "{glue:text}`generated/a.ipynb::en_lo:.3f` "
+                                            "{glue:text}`generated/a.ipynb::x_delta:.3f`")
+    assert check_book.degenerate_glue(tmp_path) == ["book/r.md: en_lo = 0.000", "book/r.md: x_delta = nan"]
