@@ -8,7 +8,7 @@ import pytest
 from xrobust import gallery, resultfiles
 
 MARK = re.compile(r"<mark>(.*?)</mark>")
-COMMITTED = Path(__file__).parent.parent / "results" / "grid" / "attack"
+COMMITTED = Path(__file__).parent.parent / "results" / "pilot" / "attack"
 
 
 def _attack_file(path, condition, records, language="de", recipe="char", seed=0):
