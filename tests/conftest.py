@@ -35,3 +35,15 @@ def tiny_model_dir(tmp_path_factory, offline_dir):
 def fixture_data(monkeypatch):
     monkeypatch.setenv("XROBUST_DATA_DIR", str(FIXTURES))
     return FIXTURES
+
+
+@pytest.fixture(scope="module")
+def target_ckpt(tiny_model_dir, tmp_path_factory):
+    """A tiny MultiEmo target checkpoint trained on the fixture data (for attack tests)."""
+    from xrobust import experiment
+
+    os.environ["XROBUST_DATA_DIR"] = str(FIXTURES)
+    out = tmp_path_factory.mktemp("t")
+    experiment.run_target(model=tiny_model_dir, task="multiemo", out_dir=str(out), languages=["en"],
+                          max_train_examples=16, epochs=1.0, batch_size=8, lr=1e-3, device="cpu")
+    return str(out / "checkpoint")

@@ -11,19 +11,6 @@ HOSTILE = ["", "   ", "word " * 2000, "مرحبا بالعالم هذا نص ع�
            "great 😀🔥 product", "Hotel 酒店 отель ξενοδοχείο", "null\x00byte text", "x" * 25_000]
 
 
-@pytest.fixture(scope="module")
-def target_ckpt(tiny_model_dir, tmp_path_factory):
-    import os
-
-    from tests.conftest import FIXTURES
-
-    os.environ["XROBUST_DATA_DIR"] = str(FIXTURES)
-    out = tmp_path_factory.mktemp("t")
-    experiment.run_target(model=tiny_model_dir, task="multiemo", out_dir=str(out), languages=["en"],
-                          max_train_examples=16, epochs=1.0, batch_size=8, lr=1e-3, device="cpu")
-    return str(out / "checkpoint")
-
-
 @pytest.mark.parametrize("recipe,lang", [("char", "de"), ("char", "zh"), ("char", "ru"),
                                          ("embedding", "de"), ("codeswitch", "zh"), ("codeswitch", "de")])
 def test_recipes_produce_valid_perturbations(target_ckpt, tmp_path, recipe, lang):

@@ -1,25 +1,10 @@
 import numpy as np
 import pytest
 
-from xrobust import experiment
-
 SENTENCES = [("de", "Das Hotel war sauber, das Personal sehr freundlich und das Frühstück ausgezeichnet."),
              ("de", "Leider war das Zimmer laut und das Bett unbequem, wir kommen nicht wieder."),
              ("zh", "酒店很干净，服务员非常友好，早餐也很好吃。"),
              ("ru", "Номер был грязный, а персонал грубый.")]
-
-
-@pytest.fixture(scope="module")
-def target_ckpt(tiny_model_dir, tmp_path_factory):
-    import os
-
-    from tests.conftest import FIXTURES
-
-    os.environ["XROBUST_DATA_DIR"] = str(FIXTURES)
-    out = tmp_path_factory.mktemp("t")
-    experiment.run_target(model=tiny_model_dir, task="multiemo", out_dir=str(out), languages=["en"],
-                          max_train_examples=16, epochs=1.0, batch_size=8, lr=1e-3, device="cpu")
-    return str(out / "checkpoint")
 
 
 @pytest.fixture(scope="module")

