@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import torch
+from report import print_and_write
 
 
 def main(argv=None):
@@ -35,12 +36,10 @@ def main(argv=None):
 
     from transformers.modeling_outputs import SequenceClassifierOutput
 
-    from xrobust import resultfiles
     from xrobust.attacks.recipes import BatchedModelWrapper, build
     from xrobust.attacks.run import attack_examples
     from xrobust.data import load_examples
     from xrobust.models import EncoderClassifier, checkpoint_meta
-    from xrobust.provenance import provenance
     from xrobust.textattack_offline import import_textattack
 
     ta = import_textattack()
@@ -106,12 +105,7 @@ def main(argv=None):
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
     }
-    for k, v in result.items():
-        print(f"{k:>26}: {v}")
-    config = {"benchmark": "attack_speed", **{k: v for k, v in vars(a).items() if k != "out"}}
-    resultfiles.write_json(Path(a.out), {"config": config, **result, "provenance": provenance(config, "cpu")})
-    print(f"wrote {a.out}")
-    return result
+    return print_and_write("attack_speed", a, result)
 
 
 def make_checkpoint(out_dir="runs/benchmarks/target"):

@@ -18,10 +18,10 @@ import argparse
 import os
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from report import print_and_write
 
 
 def gemm_rate(tokens: int, hidden: int, ffn: int, repeats: int = 20) -> float:
@@ -106,9 +106,7 @@ def main(argv=None):
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
 
-    from xrobust import resultfiles
     from xrobust.data import load_examples
-    from xrobust.provenance import provenance
     from xrobust.training import non_embedding_params
 
     examples = load_examples("multiemo", "en", "train", max_examples=a.pool, max_words=40)
@@ -144,12 +142,7 @@ def main(argv=None):
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
         "model": a.model, "data": f"MultiEmo English train, {len(examples)} sentences",
     }
-    for k, v in result.items():
-        print(f"{k:>40}: {v}")
-    config = {"benchmark": "train_speed", **{k: v for k, v in vars(a).items() if k != "out"}}
-    resultfiles.write_json(Path(a.out), {"config": config, **result, "provenance": provenance(config, "cpu")})
-    print(f"wrote {a.out}")
-    return result
+    return print_and_write("train_speed", a, result)
 
 
 if __name__ == "__main__":

@@ -46,15 +46,19 @@ def _checkpoint_meta(name: str, path: str) -> dict:
         raise CorruptCheckpoint(f"invalid {name!r}: {e}") from None
 
 
+def _training_step(p):
+    """Device, training settings (precision resolved), task, run folder and result path of a step."""
+    dev = pick_device(p.device)
+    cfg = TrainConfig.from_step(p, resolve_precision(p.precision, dev))
+    out = Path(p.out_dir)
+    return dev, cfg, get_task(p.task), out, Path(p.result_path) if p.result_path else out / "result.json"
+
+
 def run_intermediate(*args, **kwargs) -> dict:
     """Train encoder + head on an English intermediate task; keep the checkpoint for target runs.
     Takes an `IntermediateParams` or its fields as keyword arguments."""
     p = IntermediateParams.build(*args, **kwargs)
-    dev = pick_device(p.device)
-    cfg = TrainConfig.from_step(p, resolve_precision(p.precision, dev))
-    t = get_task(p.task)
-    out = Path(p.out_dir)
-    result_path = Path(p.result_path) if p.result_path else out / "result.json"
+    dev, cfg, t, out, result_path = _training_step(p)
     config = {"step": "intermediate", **p.result_config(), **cfg.as_dict()}
     if (old := _reuse(result_path, out / "checkpoint", config)) is not None:
         return old
@@ -79,11 +83,7 @@ def run_target(*args, **kwargs) -> dict:
     The checkpoint goes to `out_dir/checkpoint`, the result JSON to `result_path`.
     Takes a `TargetParams` or its fields as keyword arguments."""
     p = TargetParams.build(*args, **kwargs)
-    dev = pick_device(p.device)
-    cfg = TrainConfig.from_step(p, resolve_precision(p.precision, dev))
-    t = get_task(p.task)
-    out = Path(p.out_dir)
-    result_path = Path(p.result_path) if p.result_path else out / "result.json"
+    dev, cfg, t, out, result_path = _training_step(p)
     # read (and checksum) the intermediate checkpoint before any compute; its task names the condition
     inter_task = _checkpoint_meta("intermediate_checkpoint", p.intermediate_checkpoint)["task"] \
         if p.condition == "intermediate" else None
