@@ -7,6 +7,7 @@ import io
 import json
 import tarfile
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -103,25 +104,60 @@ def test_bigbench_preparation(tmp_path, monkeypatch):
     offline_data.prepare("bigbench")
 
 
-def test_vader_preparation(tmp_path, monkeypatch):
-    snippets = "\n".join(["1\t2.1\tA gripping, beautiful film.", "2\t-1.8\tDull and far too long.",
-                          "3\t0.3\tIt is a film.", "4\t-0.5\tNot much to see.", "5\t0.9\tWarm and funny.",
-                          "malformed line"]).encode()
-    inner = _tar_gz({"hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt": snippets,
+def _vader_sdist(tmp_path, snippets: str) -> Path:
+    inner = _tar_gz({"hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt": snippets.encode(),
                      "hutto_ICWSM_2014/tweets_GroundTruth.txt": b"1\t0.1\tignored"})
     sdist = tmp_path / "vaderSentiment-3.3.2.tar.gz"
     sdist.write_bytes(_tar_gz({"vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz": inner}))
+    return sdist
+
+
+def test_vader_preparation(tmp_path, monkeypatch):
+    snippets = "\n".join(["1\t2.1\tA gripping, beautiful film.", "2\t-1.8\tDull and far too long.",
+                          "3\t0.3\tIt is a film.", "4\t-0.5\tNot much to see.", "5\t0.9\tWarm and funny.",
+                          "6\t-2.2\tA mess.", "malformed line"])
+    sdist = _vader_sdist(tmp_path, snippets)
     monkeypatch.setenv("XROBUST_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(offline_data, "_download", lambda source: sdist)
-    monkeypatch.setattr(offline_data, "MOVIE_VALIDATION_SIZE", 1)
+    monkeypatch.setattr(offline_data, "MOVIE_VALIDATION_SIZE", 2)
 
     root = offline_data.prepare("vader")
     labels = ("negative", "positive")
     train = read_jsonl(root / "movie_sentiment" / "train" / "en.jsonl", labels)
     val = read_jsonl(root / "movie_sentiment" / "validation" / "en.jsonl", labels)
-    # |rating| < 0.5 is near-neutral and dropped; the last kept snippet is the validation split
-    assert [(e.uid, e.label) for e in train] == [("movie-1", 1), ("movie-2", 0), ("movie-4", 0)]
-    assert [(e.uid, e.text_a, e.label) for e in val] == [("movie-5", "Warm and funny.", 1)]
+    # |rating| < 0.5 is near-neutral and dropped; the rest is split into disjoint parts, one
+    # snippet of each label held out, both parts in file order
+    assert sorted(e.uid for e in train + val) == ["movie-1", "movie-2", "movie-4", "movie-5", "movie-6"]
+    assert sorted(e.label for e in val) == [0, 1]
+    assert [e.uid for e in train] == sorted(e.uid for e in train)
+    texts = {e.uid: (e.text_a, e.label) for e in train + val}
+    assert texts["movie-5"] == ("Warm and funny.", 1) and texts["movie-4"] == ("Not much to see.", 0)
+
+
+def test_vader_validation_keeps_label_shares_of_an_ordered_file(tmp_path, monkeypatch):
+    # labels in blocks, as in the real file: a tail split would be all negative
+    snippets = "\n".join(f"{i}\t{1.5 if i < 60 else -1.5}\tsnippet {i}" for i in range(100))
+    sdist = _vader_sdist(tmp_path, snippets)
+    monkeypatch.setenv("XROBUST_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(offline_data, "_download", lambda source: sdist)
+    monkeypatch.setattr(offline_data, "MOVIE_VALIDATION_SIZE", 20)
+    root = offline_data.prepare("vader")
+    labels = ("negative", "positive")
+    val = read_jsonl(root / "movie_sentiment" / "validation" / "en.jsonl", labels)
+    assert len(val) == 20 and sum(e.label for e in val) == 12  # 60% positive, as in the file
+
+
+def test_a_cache_prepared_by_an_older_version_is_rebuilt(tmp_path, monkeypatch):
+    sdist = _vader_sdist(tmp_path, "\n".join(f"{i}\t{1.5 if i % 2 else -1.5}\ts {i}" for i in range(10)))
+    monkeypatch.setenv("XROBUST_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(offline_data, "_download", lambda source: sdist)
+    monkeypatch.setattr(offline_data, "MOVIE_VALIDATION_SIZE", 2)
+    root = offline_data.data_root()
+    root.mkdir(parents=True)
+    (root / ".vader.done").write_text(json.dumps({"source": "vader"}))  # the tail-split version
+    offline_data.prepare("vader")
+    assert json.loads((root / ".vader.done").read_text())["version"] == offline_data.PREPARATION_VERSION["vader"]
+    assert len(read_jsonl(root / "movie_sentiment" / "validation" / "en.jsonl", ("negative", "positive"))) == 2
 
 
 def test_unknown_source_is_refused():

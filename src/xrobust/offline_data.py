@@ -18,6 +18,8 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from sklearn.model_selection import train_test_split
+
 from .examples import write_jsonl
 from .paths import cache_dir
 from .resultfiles import atomic_write_text
@@ -25,8 +27,11 @@ from .tasks import MULTIEMO_LANGS
 
 # index blocks of the aligned sentence files (see module docstring)
 MULTIEMO_BLOCKS = {"train": (0, 34000), "validation": (34000, 36000), "test": (36000, 43000)}
-# movie snippets held out for validation (the last ones of the file)
+# movie snippets held out for validation: a seeded draw that keeps each label's share (the file is
+# ordered, so its last 1,000 snippets were 86% negative against 46% overall)
 MOVIE_VALIDATION_SIZE = 1000
+# bumped when a source's preparation changes, so prepared caches are rebuilt
+PREPARATION_VERSION = {"bigbench": 1, "vader": 2}
 
 
 @dataclass(frozen=True)
@@ -122,8 +127,10 @@ def _prepare_vader(root: Path) -> None:
         if abs(score) >= 0.5:  # drop near-neutral ratings, as SST-2 drops neutral phrases
             rows.append({"id": f"movie-{parts[0]}", "text_a": parts[2].strip(),
                          "label": "positive" if score > 0 else "negative"})
-    write_jsonl(root / "movie_sentiment" / "train" / "en.jsonl", rows[:-MOVIE_VALIDATION_SIZE])
-    write_jsonl(root / "movie_sentiment" / "validation" / "en.jsonl", rows[-MOVIE_VALIDATION_SIZE:])
+    train, validation = train_test_split(range(len(rows)), test_size=MOVIE_VALIDATION_SIZE, random_state=0,
+                                         stratify=[r["label"] for r in rows])
+    write_jsonl(root / "movie_sentiment" / "train" / "en.jsonl", [rows[i] for i in sorted(train)])
+    write_jsonl(root / "movie_sentiment" / "validation" / "en.jsonl", [rows[i] for i in sorted(validation)])
 
 
 PREPARERS = {"bigbench": _prepare_bigbench, "vader": _prepare_vader}
@@ -135,7 +142,8 @@ def prepare(source: str) -> Path:
         raise ValueError(f"unknown offline source {source!r}; allowed values: {', '.join(PREPARERS)}")
     root = data_root()
     marker = root / f".{source}.done"
-    if not marker.is_file():
+    done = {"source": source, "version": PREPARATION_VERSION[source]}
+    if not marker.is_file() or json.loads(marker.read_text()) != done:
         PREPARERS[source](root)
-        atomic_write_text(marker, json.dumps({"source": source}))  # written last: preparation complete
+        atomic_write_text(marker, json.dumps(done))  # written last: preparation complete
     return root
