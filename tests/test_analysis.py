@@ -120,6 +120,43 @@ def test_learned_model_check_flags_a_majority_class_model(tmp_path):
         analysis.majority_rate([])
 
 
+def _intermediate(task, seed, accuracy, majority_rate, macro_f1):
+    cfg = {"step": "intermediate", "model": "m", "task": task, "seed": seed, "max_train_examples": 100,
+           "epochs": 1.0, "batch_size": 25, "lr": 3e-5, "max_eval_examples": 40, "max_words": 40}
+    return {"config": cfg, "train": {"steps": 4},
+            "eval": {"accuracy": accuracy, "macro_f1": macro_f1, "majority_rate": majority_rate, "n": 40}}
+
+
+def test_intermediate_check_needs_margin_and_macro_f1(tmp_path):
+    root = _grid(tmp_path / "g", seeds=(0, 1))
+    for seed, (acc, maj, f1) in enumerate([(0.80, 0.55, 0.70), (0.88, 0.86, 0.80)]):  # seed 1: +0.02 only
+        resultfiles.write_json(root / "intermediate" / f"x_s{seed}.json", _intermediate("x", seed, acc, maj, f1))
+    resultfiles.write_json(root / "intermediate" / "y_s0.json", _intermediate("y", 0, 0.80, 0.50, 0.45))
+    check = analysis.intermediate_check(analysis.load_grid(root)).set_index(["task", "seed"])
+    assert check.loc[("x", 0), "margin"] == pytest.approx(0.25) and check.loc[("x", 0), "learned"]
+    assert not check.loc[("x", 1), "learned"]  # beats the majority, but by less than 0.10
+    assert not check.loc[("y", 0), "learned"]  # macro-F1 below 0.5
+    empty = analysis.intermediate_check(analysis.load_grid(_grid(tmp_path / "h", seeds=(0,))))
+    assert empty.empty and "learned" in empty.columns
+
+
+def test_mixed_model_agrees_with_the_seed_level_effect(grid):
+    mixed = analysis.mixed_models(grid).set_index("condition")
+    headline = analysis.headline_table(grid, n_boot=200).set_index(["condition", "metric"])
+    assert mixed.loc["inter-x", "delta"] == pytest.approx(headline.loc[("inter-x", "attack success"), "delta"],
+                                                          abs=0.02)
+    assert mixed.loc["inter-x", "n_seeds"] == 3 and mixed.loc["inter-x", "n_items"] == 12
+    values = analysis.glue_values(grid, analysis.learned_model_check(grid, n_labels=4), headline.reset_index(),
+                                  analysis.english_contrast(grid), analysis.clean_deltas(grid),
+                                  analysis.language_effects(grid), analysis.design_from_pilot(grid),
+                                  mixed=mixed.reset_index())
+    assert values["primary_mixed_delta"] == pytest.approx(mixed.loc["inter-x", "delta"])
+    assert "CI" in values["primary_mixed_ci"] and "nan" not in values["primary_mixed_ci"]
+    assert values["primary_mixed_text"].startswith(f"{mixed.loc['inter-x', 'delta']:.3f} (95% Wald CI")
+    with pytest.raises(ValueError, match="metric='clean'"):
+        analysis.mixed_models(grid, metric="clean")
+
+
 def test_glue_values_are_raw_and_format_in_the_text(grid):
     learned = analysis.learned_model_check(grid, n_labels=4)
     headline = analysis.headline_table(grid, n_boot=200)
@@ -149,6 +186,8 @@ def test_one_seed_grid_runs_through_without_intervals(tmp_path):
                                   analysis.language_effects(grid), design)
     assert values["primary_success_p"] == "n/a" and values["primary_success_ci"] == "no 95% CI with 1 seed"
     assert values["primary_design_overall_seeds"].startswith("n/a (not estimable")
+    mixed = analysis.mixed_models(grid)
+    assert mixed.delta.isna().all() and mixed.error.str.contains("at least 3").all()
 
 
 def test_primary_condition_is_checked(grid):

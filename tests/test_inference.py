@@ -71,12 +71,15 @@ def test_overall_and_language_effects_cover_truth_and_exclude_zero(paired):
 
 
 def test_interval_is_at_seed_level_not_pair_level(paired):
-    per_seed = paired.groupby("seed")["diff"].mean()
+    # per seed: the mean of the language means; then a t interval over the seeds
+    per_seed = paired.groupby(["seed", "language"])["diff"].mean().groupby("seed").mean()
     row = inf.effect(paired).iloc[0]
     assert row.delta == pytest.approx(per_seed.mean())
     lo, hi = stats.t.interval(0.95, len(per_seed) - 1, per_seed.mean(), stats.sem(per_seed))
     assert (row.ci_low, row.ci_high) == pytest.approx((lo, hi))
     assert row.p == pytest.approx(stats.ttest_1samp(per_seed, 0).pvalue)
+    pooled = inf.effect(paired, average="pairs").iloc[0]
+    assert pooled.delta == pytest.approx(paired.groupby("seed")["diff"].mean().mean())
 
 
 def test_coverage_over_repeated_simulations():
@@ -108,6 +111,24 @@ def test_contrast_recovers_non_english_minus_english(paired):
     assert con.ci_low <= -0.10 <= con.ci_high < 0
     assert con.delta == pytest.approx(c.loc["non-English mean", "delta"] - c.loc["English", "delta"])
     assert c.loc["English", "ci_low"] <= 0 <= c.loc["English", "ci_high"]
+
+
+def test_languages_weigh_equally_by_default_whatever_their_number_of_pairs():
+    # two languages, one seed each way: de has 4 eligible pairs with diff 1, pl has 1 with diff 0
+    rows = [{"seed": s, "uid": f"u{k}", "language": lang, "recipe": "char", "control": 0.0, "treated": d,
+             "diff": d} for s in (0, 1) for lang, n, d in (("de", 4, 1.0), ("pl", 1, 0.0)) for k in range(n)]
+    paired = pd.DataFrame(rows)
+    assert inf.effect(paired).delta[0] == pytest.approx(0.5)
+    assert inf.effect(paired, average="pairs").delta[0] == pytest.approx(0.8)
+    with pytest.raises(ValueError, match="average='items'.*languages.*pairs"):
+        inf.effect(paired, average="items")
+
+
+def test_contrast_non_english_row_is_the_non_english_effect(paired):
+    c = inf.contrast_non_english_minus_english(paired).set_index("comparison")
+    non_en = inf.effect(paired[paired.language != "en"]).iloc[0]
+    assert c.loc["non-English mean", "delta"] == pytest.approx(non_en.delta)
+    assert c.loc["non-English mean", "ci_low"] == pytest.approx(non_en.ci_low)
 
 
 def test_null_simulation_covers_zero():

@@ -2,6 +2,7 @@
 
     grid = load_grid("results/pilot")        # checksums verified; one design or ValueError
     learned_model_check(grid)                # did every model learn more than the majority class?
+    intermediate_check(grid)                 # ... and every intermediate model, on its validation set?
     headline_table(grid)                     # each treated condition vs direct, non-English overall
     language_effects(grid)                   # per language, Holm-adjusted across languages
     english_contrast(grid)                   # English reference and non-English minus English
@@ -32,6 +33,9 @@ METRICS = {"success": "attack success", "robust": "accuracy under attack"}
 PER_RUN_KEYS = {"seed", "condition", "intermediate_checkpoint", "intermediate_task", "train_languages",
                 "out_dir", "result_path", "out_path", "checkpoint", "checkpoint_meta", "device", "precision"}
 OVERALL_HALF_WIDTH, LANGUAGE_HALF_WIDTH, MIN_SEEDS = 0.02, 0.05, 10
+MIN_MIXED_SEEDS = 3
+# an intermediate model counts as trained when it beats its validation majority rate by this much
+INTERMEDIATE_MARGIN, INTERMEDIATE_MIN_F1 = 0.10, 0.5
 
 
 @dataclass
@@ -44,6 +48,7 @@ class Grid:
     records: pd.DataFrame    # one row per attacked item: condition, seed, language, recipe, uid, clean, robust
     design: dict             # the shared configuration of the target and attack steps
     files: list = field(default_factory=list)
+    intermediate: pd.DataFrame = field(default_factory=pd.DataFrame)  # task, seed, validation scores
 
     @property
     def treated(self) -> list[str]:
@@ -77,8 +82,10 @@ def load_grid(grid_dir) -> Grid:
     clean = stats.load_clean(target_files)
     clean["majority_rate"] = _majority_rates(docs, target_files, clean)
     attacks, records = stats.load_attacks(attack_files)
+    intermediate = pd.DataFrame([{"task": d["config"]["task"], "seed": d["config"]["seed"], **d["eval"]}
+                                 for d in docs.values() if d["config"]["step"] == "intermediate"])
     return Grid(path.name, path, clean.drop(columns=["source"]), attacks.drop(columns=["grid"]),
-                records.drop(columns=["grid"]), design, [str(f) for f in docs])
+                records.drop(columns=["grid"]), design, [str(f) for f in docs], intermediate)
 
 
 def _design_of(doc: dict) -> dict:
@@ -152,6 +159,21 @@ def learned_model_check(grid: Grid, n_labels: int | None = None) -> pd.DataFrame
     out["majority_macro_f1_en"] = 2 * p / (1 + p) / n_labels
     out["learned"] = (out.accuracy_en > out.majority_rate_en) & (out.macro_f1_en > out.majority_macro_f1_en)
     return out
+
+
+def intermediate_check(grid: Grid, margin: float = INTERMEDIATE_MARGIN,
+                       min_macro_f1: float = INTERMEDIATE_MIN_F1) -> pd.DataFrame:
+    """Per intermediate model (task, seed), on its English validation set: accuracy, macro-F1,
+    majority-class rate and accuracy minus that rate. `learned` when the accuracy beats the
+    majority rate by at least `margin` and macro-F1 reaches `min_macro_f1`: only then has the
+    treatment (intermediate training) been applied to the encoder the target step starts from."""
+    if grid.intermediate.empty:
+        return pd.DataFrame(columns=["task", "seed", "accuracy", "macro_f1", "majority_rate", "n", "margin",
+                                     "learned"])
+    out = grid.intermediate[["task", "seed", "accuracy", "macro_f1", "majority_rate", "n"]].copy()
+    out["margin"] = out.accuracy - out.majority_rate
+    out["learned"] = (out.margin >= margin) & (out.macro_f1 >= min_macro_f1)
+    return out.sort_values(["task", "seed"], ignore_index=True)
 
 
 def t_interval(values, level: float = 0.95) -> tuple[float, float]:
@@ -244,6 +266,29 @@ def clean_table(grid: Grid, level: float = 0.95) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- design from the pilot
 
+def mixed_models(grid: Grid, metric: str = "success") -> pd.DataFrame:
+    """Per treated condition: the linear mixed model of `inference.mixed_model` (a random intercept
+    and treatment slope per seed, item and language variance components) on the non-English
+    pairs; a check of the seed-level analysis under a different model of the same data. Its fit
+    warnings are counted in `n_warnings` (with few seeds the slope variance is poorly estimated).
+    With fewer than `MIN_MIXED_SEEDS` seeds the model is not fitted (NaN, `error` says why): a
+    slope variance from one or two seeds gives meaningless Wald intervals."""
+    if metric not in METRICS:
+        raise ValueError(f"metric={metric!r}: allowed values are {tuple(METRICS)}")
+    rows = []
+    for cond in grid.treated:
+        paired = _paired(grid, cond, metric)
+        n_seeds = paired.seed.nunique()
+        fit = inference.mixed_model(paired) if n_seeds >= MIN_MIXED_SEEDS else \
+            {"effect": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p": np.nan, "converged": False, "warnings": [],
+             "error": f"not fitted: {n_seeds} seed(s); a seed-specific slope needs at least {MIN_MIXED_SEEDS}"}
+        rows.append({"condition": cond, "metric": METRICS[metric], "delta": fit["effect"], "ci_low": fit["ci_low"],
+                     "ci_high": fit["ci_high"], "p": fit["p"], "converged": fit["converged"],
+                     "n_warnings": len(fit["warnings"]), "error": fit["error"], "n_seeds": paired.seed.nunique(),
+                     "n_items": paired.uid.nunique(), "n_pairs": len(paired)})
+    return pd.DataFrame(rows)
+
+
 def design_from_pilot(grid: Grid, overall: float = OVERALL_HALF_WIDTH, per_language: float = LANGUAGE_HALF_WIDTH,
                       min_seeds: int = MIN_SEEDS) -> pd.DataFrame:
     """Per treated condition: variance components of the attack-success difference (non-English
@@ -283,7 +328,8 @@ def is_preliminary(n_seeds: int, min_seeds: int = MIN_SEEDS) -> bool:
 
 
 def glue_values(grid: Grid, learned: pd.DataFrame, headline: pd.DataFrame, contrast: pd.DataFrame,
-                clean: pd.DataFrame, languages: pd.DataFrame, design: pd.DataFrame, primary: str = "") -> dict:
+                clean: pd.DataFrame, languages: pd.DataFrame, design: pd.DataFrame, primary: str = "",
+                intermediate: pd.DataFrame | None = None, mixed: pd.DataFrame | None = None) -> dict:
     """Flat {key: raw value} for the book. Numbers stay numbers (the text formats them with
     `{glue:text}` format specs); p-values are glued formatted (`inference.format_p`: '< 0.001'),
     since no format spec writes that; names are strings. Per treated condition keys are
@@ -311,6 +357,12 @@ def glue_values(grid: Grid, learned: pd.DataFrame, headline: pd.DataFrame, contr
            "macro_f1_en_min": float(learned.macro_f1_en.min()),
            "treated_conditions": ", ".join(grid.treated),
            "status": ("preliminary" if is_preliminary(len(seeds)) else "final")}
+    if intermediate is not None and len(intermediate):
+        out.update({"n_intermediate_models": len(intermediate),
+                    "n_intermediate_learned": int(intermediate.learned.sum()),
+                    "intermediate_margin_min": float(intermediate.margin.min()),
+                    "intermediate_macro_f1_min": float(intermediate.macro_f1.min()),
+                    "intermediate_margin_target": INTERMEDIATE_MARGIN, "intermediate_f1_target": INTERMEDIATE_MIN_F1})
     for cond in grid.treated:
         k = key(cond)
         for metric, label in METRICS.items():
@@ -321,6 +373,18 @@ def glue_values(grid: Grid, learned: pd.DataFrame, headline: pd.DataFrame, contr
             out.update(_effect_keys(f"{k}_{name}", row))
         row = clean[(clean.condition == cond) & (clean.language == "non-English")].iloc[0]
         out.update(_effect_keys(f"{k}_clean", row))
+        if mixed is not None:
+            row = mixed[mixed.condition == cond].iloc[0]
+            out.update(_effect_keys(f"{k}_mixed", row))
+            if np.isfinite(row.ci_low):  # a Wald interval, not the seed t interval
+                out[f"{k}_mixed_ci"] = f"95% Wald CI {row.ci_low:.3f} to {row.ci_high:.3f}"
+            elif row.n_seeds >= MIN_MIXED_SEEDS:
+                out[f"{k}_mixed_ci"] = "no CI: the mixed model did not fit"
+            else:
+                out[f"{k}_mixed_ci"] = f"not fitted with {int(row.n_seeds)} seed(s)"
+            out[f"{k}_mixed_n_warnings"] = int(row.n_warnings)
+            out[f"{k}_mixed_text"] = (f"{row.delta:.3f} ({out[f'{k}_mixed_ci']}; p {inference.format_p(row.p)})"
+                                      if np.isfinite(row.delta) else out[f"{k}_mixed_ci"])
         lang = languages[(languages.condition == cond) & (languages.language != ENGLISH)]
         out[f"{k}_n_languages_holm_05"] = int((lang.p_holm < 0.05).sum())
         for scope, name in (("overall", "overall"), ("per language", "language")):

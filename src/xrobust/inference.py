@@ -172,12 +172,26 @@ def _check_options(test, level, bootstrap_min_seeds, n_boot):
 
 # ---------------------------------------------------------------- effects
 
-def effect(paired: pd.DataFrame, by=None, *, test: str = "t", bootstrap_min_seeds: int = 10,
-           n_boot: int = 2000, level: float = 0.95, random_state: int = 0) -> pd.DataFrame:
+def _language_mean(means):
+    """Per seed, the unweighted mean over languages of each language's mean difference."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a seed lacking every language: NaN
+        return np.nanmean(means, axis=-1)
+
+
+AVERAGES = ("languages", "pairs")
+
+
+def effect(paired: pd.DataFrame, by=None, *, average: str = "languages", test: str = "t",
+           bootstrap_min_seeds: int = 10, n_boot: int = 2000, level: float = 0.95,
+           random_state: int = 0) -> pd.DataFrame:
     """Mean treated-minus-control difference with a CI at the (seed, item) unit.
 
     by: None (one overall row), "language", "recipe", or a list of them (one row per group).
-    Within a group the pairs are averaged per seed, then over seeds; the CI is a seed-level t
+    average: how a seed's pairs of a group are averaged. `languages` (default): per language
+    first, then the languages with equal weight, so a language with more eligible pairs (items
+    both models classify correctly) does not weigh more; `pairs`: all pairs with equal weight.
+    The two agree within one language. Then the seeds are averaged; the CI is a seed-level t
     interval when the group has fewer than `bootstrap_min_seeds` seeds, else a two-way cluster
     bootstrap over seeds and items. Pairs of one seed are never treated as independent: they
     share a model, and the same items recur in every seed, language and recipe.
@@ -185,6 +199,8 @@ def effect(paired: pd.DataFrame, by=None, *, test: str = "t", bootstrap_min_seed
     """
     _check_paired(paired)
     _check_options(test, level, bootstrap_min_seeds, n_boot)
+    if average not in AVERAGES:
+        raise ValueError(f"average={average!r}: allowed values are {AVERAGES}")
     by_cols = [] if by is None else [by] if isinstance(by, str) else list(by)
     bad = [b for b in by_cols if b not in BY_COLUMNS]
     if bad:
@@ -193,8 +209,10 @@ def effect(paired: pd.DataFrame, by=None, *, test: str = "t", bootstrap_min_seed
     groups = paired.groupby(by_cols, sort=True) if by_cols else [((), paired)]
     rows = []
     for key, part in groups:
-        total, count, _ = _cells(part)
-        delta, lo, hi, p, method = _interval(total, count, _overall, test=test, rng=rng, n_boot=n_boot,
+        by_language = average == "languages"
+        total, count, _ = _cells(part, "language" if by_language else None)
+        statistic = _language_mean if by_language else _overall
+        delta, lo, hi, p, method = _interval(total, count, statistic, test=test, rng=rng, n_boot=n_boot,
                                              bootstrap_min_seeds=bootstrap_min_seeds, level=level)
         key = key if isinstance(key, tuple) else (key,)
         rows.append({**dict(zip(by_cols, key)), **_row(part, delta, lo, hi, p, test, method)})
@@ -244,10 +262,8 @@ def contrast_non_english_minus_english(paired: pd.DataFrame, english: str = "en"
     def english_effect(m):
         return m[..., en][..., 0]
 
-    def others(m):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a seed lacking all other languages: NaN
-            return np.nanmean(m[..., ~en], axis=-1)
+    def others(m):  # as `effect`'s default average: languages with equal weight
+        return _language_mean(m[..., ~en])
 
     is_en = paired.language.astype(str) == english
     rows, rng = [], np.random.default_rng(random_state)
