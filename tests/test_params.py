@@ -17,12 +17,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xrobust import experiment
+from xrobust import experiment, retrieval
 from xrobust.params import (
     STEP_NOTEBOOKS,
     STEPS,
     AttackParams,
     IntermediateParams,
+    RetrievalParams,
     TargetParams,
     check_config,
     config_conditions,
@@ -135,6 +136,8 @@ def no_loading():
                              (models, "load_encoder"), (data, "_load_all")]:
             mp.setattr(target, name, _refuse)
         mp.setattr(models.EncoderClassifier, "load", classmethod(_refuse))
+        mp.setattr(retrieval, "load_udhr", _refuse)
+        mp.setattr(retrieval, "load_for_retrieval", _refuse)
         yield
 
 
@@ -156,11 +159,13 @@ def _valid(cls, tmp: Path, ckpt: str) -> dict:
     if cls is AttackParams:
         # 'char' only: the code-switching lexicons are checked in their own tests
         return {"checkpoint": ckpt, "out_path": str(tmp / "a.json"), "device": "cpu", "recipes": ["char"]}
+    if cls is RetrievalParams:
+        return {"out_path": str(tmp / "a.json"), "device": "cpu"}
     return base
 
 
 RUN = {IntermediateParams: experiment.run_intermediate, TargetParams: experiment.run_target,
-       AttackParams: experiment.run_attack}
+       AttackParams: experiment.run_attack, RetrievalParams: retrieval.run_retrieval}
 MULTIEMO = get_task("multiemo").languages
 RUNNABLE = {t.name for t in TASKS.values() if t.runnable}
 WRONG_TYPES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=5),

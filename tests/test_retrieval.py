@@ -15,7 +15,8 @@ FIXTURE = Path(__file__).parent / "fixtures" / "udhr"
     ({"granularity": "sentence"}, "'granularity'"),
     ({"batch_size": 0}, "'batch_size'"),
     ({"max_length": 4096}, "'max_length'"),
-    ({"languages": ["xx"]}, "'languages'.*allowed values: de-1996, fr"),
+    ({"languages": ["xx"]}, r"invalid 'languages': \['xx'\]; allowed values: all, "),
+    ({"languages": ["all", "fr"]}, "'all' stands alone"),
     ({"model": "./no/such/folder"}, "'model'"),
     ({"out_path": "result.csv"}, "'out_path'"),
     ({"device": "tpu"}, "'device'"),
@@ -52,6 +53,11 @@ def test_pooling_ignores_padding(tiny_model_dir):
     assert truncated == [False, True, False]
 
 
+def test_languages_present_in_the_registry_but_not_in_the_source_are_refused(tmp_path, tiny_model_dir):
+    with pytest.raises(ValueError, match="unknown or empty 'languages' \\['sco'\\].*allowed values: de-1996, fr"):
+        run_retrieval(tiny_model_dir, "article", tmp_path / "r.json", ["sco"], source=FIXTURE, progress=False)
+
+
 def test_run_writes_rows_and_an_identical_copy_is_always_retrieved(tmp_path, tiny_model_dir):
     src = tmp_path / "src"
     shutil.copytree(FIXTURE, src)
@@ -66,6 +72,11 @@ def test_run_writes_rows_and_an_identical_copy_is_always_retrieved(tmp_path, tin
     assert rows["sco"]["xx_to_en"] == rows["sco"]["en_to_xx"] == 1.0
     assert 0.0 <= rows["de-1996"]["xx_to_en"] <= 1.0 and rows["de-1996"]["tatoeba"]
     assert payload["units_per_language"] == 33 and payload["provenance"]["config_hash"]
+    # unit by unit: the identical copy gets every unit, and the accuracy is the share of 1s
+    assert rows["sco"]["correct_xx_to_en"] == "1" * 33
+    for d in ("xx_to_en", "en_to_xx"):
+        hits = rows["de-1996"][f"correct_{d}"]
+        assert len(hits) == 33 and set(hits) <= {"0", "1"} and hits.count("1") / 33 == pytest.approx(rows["de-1996"][d])
 
 
 def test_classifier_checkpoint_is_scored_by_its_encoder(tmp_path, tiny_model_dir):

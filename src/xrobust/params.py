@@ -378,7 +378,45 @@ class AttackParams(Params):
         self.languages = check_list("languages", self.languages, task.languages)
 
 
-STEPS = {"intermediate": IntermediateParams, "target": TargetParams, "attack": AttackParams}
+def _udhr_languages(p) -> tuple[str, ...]:
+    from .language_meta import udhr_language_codes
+
+    return ("all",) + tuple(c for c in udhr_language_codes(p.granularity) if c != "en")
+
+
+@dataclass
+class RetrievalParams(Params):
+    """UDHR retrieval: one encoder, every aligned language to English and back (no training)."""
+
+    model: str = param(OFFLINE_MODEL, f"Encoder: {OFFLINE_MODEL!r}, a Hugging Face model id or a local folder, or a "
+                                      "classifier checkpoint folder of steps 1-2 (its encoder is used, the head "
+                                      "dropped).")
+    granularity: str = param("paragraph", "Retrieval unit: 'paragraph' (116 translations aligned paragraph by "
+                                          "paragraph) or 'article' (521 translations with all 30 articles).",
+                             choices=("paragraph", "article"))
+    out_path: str = param("results/retrieval/pretrained_paragraph.json", "Result JSON.", affects_result=False)
+    languages: list[str] = param(["all"], "Registry codes of the translations to score, or ['all'] (every "
+                                          "translation aligned at this granularity).",
+                                 choices=_udhr_languages)
+    batch_size: int = param(32, "Texts per forward pass (speed only).", low=1, high=4096, affects_result=False)
+    max_length: int = param(512, "Maximum tokens per unit; longer units are cut (the count is recorded).",
+                            low=8, high=512)
+    device: str = _device()
+    progress: bool = param(True, "Show progress bars.", affects_result=False)
+
+    def check_together(self) -> None:
+        if not Path(self.model).expanduser().joinpath("checkpoint.json").is_file():
+            check_model("model", self.model)
+        if "all" in self.languages and len(self.languages) > 1:
+            raise ValueError(f"invalid 'languages': {self.languages}; 'all' stands alone")
+        if not self.out_path.endswith(".json"):
+            raise ValueError(f"invalid 'out_path': {self.out_path!r}; expected a .json file")
+
+
+STEPS = {"intermediate": IntermediateParams, "target": TargetParams, "attack": AttackParams,
+         "retrieval": RetrievalParams}
+# workflow keys that choose which retrieval jobs a grid runs (not notebook parameters)
+RETRIEVAL_ENCODERS = ("pretrained", "intermediate", "target")
 INPUT_SETTINGS = ("max_words", "max_length")  # of the config's `train` section, shared with the attack
 
 
@@ -389,6 +427,13 @@ def config_params(config: dict, step: str, **job) -> dict:
     the step's own section, then the job's values. A key that is not a field of the step is refused."""
     names = {f.name for f in fields(STEPS[step])}
     out = {k: config[k] for k in ("model", "device", "precision") if k in config and k in names}
+    if step == "retrieval":  # its own section only: the training sections' max_length is not the encoder's
+        out.update(config.get("retrieval") or {})
+        unknown = sorted(set(out) - names)
+        if unknown:
+            raise ValueError(f"config {config.get('name')!r}: unknown key(s) {unknown} for step 'retrieval' "
+                             f"(section 'retrieval'); allowed: {', '.join(sorted(names))}")
+        return {**out, **job}
     if step == "target":
         out.update(task=config["target_task"], languages=config["languages"])
         if job.get("condition") == "multilingual":
@@ -417,6 +462,8 @@ def check_config(config: dict) -> None:
     jobs = [("intermediate", {"task": t}) for t in config.get("intermediate_tasks") or []]
     step1 = {"intermediate_checkpoint": "<step 1 checkpoint>"}
     jobs += [("target", {"condition": c, **(step1 if c == "intermediate" else {})}) for c in conditions]
+    encoders, granularities = retrieval_jobs(config)
+    jobs += [("retrieval", {"granularity": g}) for g in granularities] if encoders else []
     for step, job in jobs + [("attack", {})]:
         try:
             STEPS[step].build(**config_params(config, step, **job))
@@ -424,9 +471,25 @@ def check_config(config: dict) -> None:
             raise ValueError(f"config {config.get('name')!r}, step {step!r}: {e}") from None
 
 
+def retrieval_jobs(config: dict) -> tuple[list[str], list[str]]:
+    """(encoders, granularities) of a config's UDHR retrieval jobs: `retrieval_encoders` (any of
+    pretrained, intermediate, target; default none) x `retrieval_granularities` (default paragraph)."""
+    try:
+        encoders = check_list("retrieval_encoders", config["retrieval_encoders"], RETRIEVAL_ENCODERS) \
+            if "retrieval_encoders" in config else []
+        granularities = check_list("retrieval_granularities", config.get("retrieval_granularities", ["paragraph"]),
+                                   ("paragraph", "article"))
+    except ValueError as e:
+        raise ValueError(f"config {config.get('name')!r}: {e}") from None
+    if "retrieval" in config and not encoders:
+        raise ValueError(f"config {config.get('name')!r}: a 'retrieval' section without 'retrieval_encoders'; "
+                         f"allowed: list the encoders to score, any of {', '.join(RETRIEVAL_ENCODERS)}")
+    return encoders, granularities
+
 STEP_NOTEBOOKS = {"notebooks/01_intermediate.ipynb": IntermediateParams,
                   "notebooks/02_target.ipynb": TargetParams,
-                  "notebooks/03_attack.ipynb": AttackParams}
+                  "notebooks/03_attack.ipynb": AttackParams,
+                  "notebooks/05_retrieval.ipynb": RetrievalParams}
 
 
 def parameters_cell(cls) -> str:

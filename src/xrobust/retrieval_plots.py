@@ -52,3 +52,33 @@ def by_script(df, title: str, min_group: int = 3):
     ax.set(xlim=(-0.02, 1.02), xlabel="top-1 accuracy (mean of both directions)", ylabel="", title=title)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
     return fig
+
+
+def change_per_language(table, title: str, min_group: int = 2):
+    """Change in top-1 accuracy (encoder minus pretrained, both directions) per language with its
+    interval over seeds; one colour per encoder; languages grouped by script and sorted by the
+    pretrained encoder's accuracy, so the reader sees where the change happens."""
+    df = table.assign(mean_both=table["pretrained"]).set_index("language")
+    first = df[df["encoder"] == df["encoder"].iloc[0]]
+    order = _ordered(first, min_group)
+    encoders = list(dict.fromkeys(df["encoder"]))
+    fig, ax = plt.subplots(figsize=(7.5, 0.16 * len(order) + 1.8))
+    palette = sns.color_palette("colorblind", len(encoders))
+    for k, (enc, colour) in enumerate(zip(encoders, palette, strict=True)):
+        part = df[df["encoder"] == enc].reindex(order.index)
+        y = [i + (k - (len(encoders) - 1) / 2) * 0.25 for i in range(len(part))]
+        ax.errorbar(part["delta"], y, xerr=[part["delta"] - part["ci_low"], part["ci_high"] - part["delta"]],
+                    fmt="o", ms=2.5, lw=0.7, color=colour, label=enc)
+    ax.axvline(0, color="black", lw=0.6)
+    ax.set_yticks(range(len(order)))
+    ax.set_yticklabels([f"{'★ ' if t else ''}{n} ({c})" for n, c, t in
+                        zip(order["name"], order.index, order["tatoeba"], strict=True)], fontsize=6)
+    ax.set_ylim(len(order) - 0.5, -0.5)
+    edges = order["group"].cat.codes.diff().fillna(0).to_numpy().nonzero()[0]
+    for e in edges:
+        ax.axhline(e - 0.5, color="grey", lw=0.6)
+    for s, name in zip([0, *edges], order["group"].iloc[[0, *edges]], strict=True):
+        ax.text(1.02, s, name, transform=ax.get_yaxis_transform(), fontsize=7, va="top")
+    ax.set(xlabel="change in top-1 accuracy against the pretrained encoder (95% CI over seeds)", title=title)
+    ax.legend(loc="lower left", fontsize=7)
+    return fig
