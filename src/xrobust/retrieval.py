@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from .udhr import ENGLISH, base_language, check_granularity, load_udhr
+from .udhr import ENGLISH, base_language, load_udhr
 
 PREFIX = "query: "
 DIRECTIONS = ("xx_to_en", "en_to_xx")

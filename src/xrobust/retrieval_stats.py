@@ -82,7 +82,7 @@ def paired(pretrained: pd.DataFrame, encoders: pd.DataFrame, stage: str, name: s
     mine = encoders[(encoders.stage == stage) & (encoders.name == name)]
     if mine.empty:
         raise ValueError(f"no retrieval results for stage={stage!r}, name={name!r}; allowed: "
-                         f"{sorted(set(zip(encoders.stage, encoders.name)))}")
+                         f"{sorted(set(zip(encoders.stage, encoders.name, strict=True)))}")
     both = mine.merge(pretrained, on=["language", "direction", "unit"], suffixes=("", "_pretrained"),
                       validate="many_to_one")
     out = pd.DataFrame({"seed": both.seed, "uid": both.unit.astype(str), "language": both.language,
@@ -99,7 +99,7 @@ def encoder_effects(pretrained, encoders, n_boot: int = 2000, by_group=("xlmr_pr
     (e.g. in XLM-R's pretraining or not), with CI, seed-level p, n seeds, n units."""
     meta = udhr_language_frame()
     rows = []
-    for stage, name in sorted(set(zip(encoders.stage, encoders.name))):
+    for stage, name in sorted(set(zip(encoders.stage, encoders.name, strict=True))):
         p = paired(pretrained, encoders, stage, name)
         rows.append({"stage": stage, "name": name, "group": "all languages", "n_languages": p.language.nunique(),
                      **inference.effect(p, n_boot=n_boot).iloc[0].to_dict()})
