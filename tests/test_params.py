@@ -17,12 +17,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xrobust import experiment, retrieval
+from xrobust import experiment, retrieval, retrieval_attack, udhr
 from xrobust.params import (
     STEP_NOTEBOOKS,
     STEPS,
     AttackParams,
     IntermediateParams,
+    RetrievalAttackParams,
     RetrievalParams,
     TargetParams,
     check_config,
@@ -138,6 +139,7 @@ def no_loading():
         mp.setattr(models.EncoderClassifier, "load", classmethod(_refuse))
         mp.setattr(retrieval, "load_udhr", _refuse)
         mp.setattr(retrieval, "load_for_retrieval", _refuse)
+        mp.setattr(udhr, "load_udhr", _refuse)  # retrieval_attack imports it when it runs
         yield
 
 
@@ -161,11 +163,14 @@ def _valid(cls, tmp: Path, ckpt: str) -> dict:
         return {"checkpoint": ckpt, "out_path": str(tmp / "a.json"), "device": "cpu", "recipes": ["char"]}
     if cls is RetrievalParams:
         return {"out_path": str(tmp / "a.json"), "device": "cpu"}
+    if cls is RetrievalAttackParams:
+        return {"out_path": str(tmp / "a.json"), "device": "cpu", "recipes": ["char"]}
     return base
 
 
 RUN = {IntermediateParams: experiment.run_intermediate, TargetParams: experiment.run_target,
-       AttackParams: experiment.run_attack, RetrievalParams: retrieval.run_retrieval}
+       AttackParams: experiment.run_attack, RetrievalParams: retrieval.run_retrieval,
+       RetrievalAttackParams: retrieval_attack.run_retrieval_attack}
 MULTIEMO = get_task("multiemo").languages
 RUNNABLE = {t.name for t in TASKS.values() if t.runnable}
 WRONG_TYPES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=5),

@@ -72,8 +72,10 @@ def test_run_retrieval_attack_rows_per_language_and_recipe(tmp_path, tiny_model_
     with pytest.raises(ValueError, match="'recipes'"):
         run_retrieval_attack(tiny_model_dir, "article", tmp_path / "x.json", ["fr"], recipes=["embedding"],
                              source=src)
-    with pytest.raises(ValueError, match="'languages'.*allowed values: de-1996, fr, sco"):
+    with pytest.raises(ValueError, match=r"invalid 'languages': \['xx'\]; allowed values: all, "):
         run_retrieval_attack(tiny_model_dir, "article", tmp_path / "x.json", ["xx"], source=src)
+    with pytest.raises(ValueError, match=r"unknown 'languages' \['yo'\].*allowed values: de-1996, fr, sco"):
+        run_retrieval_attack(tiny_model_dir, "article", tmp_path / "x.json", ["yo"], source=src)
     out = tmp_path / "a.json"
     res = run_retrieval_attack(tiny_model_dir, "article", out, ["fr", "sco"], n_units=3, max_words=12,
                                similarity_model=tiny_model_dir, device="cpu", source=src, progress=False)
@@ -83,3 +85,16 @@ def test_run_retrieval_attack_rows_per_language_and_recipe(tmp_path, tiny_model_
     for key in [("fr", "char"), ("sco", "char"), ("fr", "codeswitch")]:
         assert rows[key]["applicable"] and rows[key]["n"] == 3 and rows[key]["n_error"] == 0
         assert [r["label"] for r in rows[key]["records"]] == res["config"]["units"]
+    # a stopped run resumes: finished rows come from the partial file, the rest is recomputed
+    from xrobust.resultfiles import partial_path, write_json
+
+    first = res["rows"][0]
+    marked = {**first, "seconds": -1.0}  # a value no run writes: it must come back untouched
+    write_json(partial_path(out), {"config": res["config"], "rows": [marked], "complete": False})
+    out.unlink()
+    again = run_retrieval_attack(tiny_model_dir, "article", out, ["fr", "sco"], n_units=3, max_words=12,
+                                 similarity_model=tiny_model_dir, device="cpu", source=src, progress=False)
+    assert again["rows"][0]["seconds"] == -1.0 and not partial_path(out).exists()
+    outcomes = lambda rows: [(r["language"], r["recipe"], [(x["uid"], x["outcome"], x.get("perturbed"))  # noqa: E731
+                                                           for x in r.get("records", [])]) for r in rows]
+    assert outcomes(again["rows"]) == outcomes(res["rows"])

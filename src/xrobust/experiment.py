@@ -22,6 +22,7 @@ from .models import CorruptCheckpoint, EncoderClassifier, checkpoint_meta, check
 from .params import AttackParams, IntermediateParams, TargetParams, resolve_precision
 from .pool import attack_pool
 from .provenance import provenance
+from .resultfiles import partial_path
 from .tasks import get_task
 from .training import TrainConfig, evaluate, set_seed, train
 
@@ -151,18 +152,8 @@ def run_attack(*args, **kwargs) -> dict:
     config = {"step": "attack", **p.result_config(), "checkpoint": str(p.checkpoint), "checkpoint_meta": meta,
               "precision": precision}
     out = Path(p.out_path)
-    # rows finished so far live beside the result file: a workflow manager deletes the outputs of
-    # a job it stops, and the progress must survive that
-    partial = partial_path(out)
-    done = {}
-    for path in (out, partial):
-        if path.exists() and not done:
-            try:
-                prev = resultfiles.read_json(path)
-                if prev["config"] == config:
-                    done = {(r["language"], r["recipe"]): r for r in prev["rows"]}
-            except resultfiles.CorruptResult:
-                pass  # unreadable partial file: recompute
+    partial = partial_path(out)  # rows finished so far (resumed after a stop)
+    done = resultfiles.finished_rows(out, config, lambda r: (r["language"], r["recipe"]))
     todo = [pair for pair in pairs if pair not in done]
     if todo:
         model, tokenizer, _ = EncoderClassifier.load(p.checkpoint, device=dev)
@@ -199,6 +190,3 @@ def run_attack(*args, **kwargs) -> dict:
     return result
 
 
-def partial_path(out: Path) -> Path:
-    """Where `run_attack` keeps the rows of an unfinished result file `out`."""
-    return out.parent / f".{out.name}.partial"

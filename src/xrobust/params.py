@@ -413,10 +413,45 @@ class RetrievalParams(Params):
             raise ValueError(f"invalid 'out_path': {self.out_path!r}; expected a .json file")
 
 
+@dataclass
+class RetrievalAttackParams(Params):
+    """Attacks on UDHR retrieval: a perturbed unit should lose its English translation as top-1."""
+
+    model: str = param(OFFLINE_MODEL, "Encoder (as for retrieval): a model name or folder, or a classifier "
+                                      "checkpoint folder (its encoder).")
+    granularity: str = param("paragraph", "Retrieval unit: 'paragraph' or 'article'.", choices=("paragraph", "article"))
+    out_path: str = param("runs/scratch/retrieval_attack.json", "Result JSON.", affects_result=False)
+    languages: list[str] = param(["all"], "Registry codes of the translations to attack, or ['all'].",
+                                 choices=_udhr_languages)
+    recipes: list[str] = param(["char", "codeswitch"], "'char' (every language) and 'codeswitch' (languages with "
+                                                       "a bilingual lexicon; not applicable elsewhere).",
+                               choices=("char", "codeswitch"))
+    n_units: int = param(8, "Units attacked per language: one seeded draw, the same units in every language.",
+                         low=1, high=10**5)
+    max_words: int = param(60, "Draw only units whose English text has at most this many words.", low=1, high=10**5)
+    seed: int = _seed("Seed of the draw of the attacked units and of the attack's transformations.")
+    max_perturbed: float = param(0.25, "Largest fraction of words an attack may change.", low=0.01, high=1.0)
+    query_budget: int = param(2000, "Most encoder queries per attacked unit.", low=1, high=10**7)
+    similarity_model: str = param(OFFLINE_MODEL, "Sentence encoder of the similarity constraint (codeswitch).")
+    batch_size: int = param(32, "Texts per forward pass (speed only).", low=1, high=4096, affects_result=False)
+    device: str = _device()
+    progress: bool = param(True, "Show progress bars.", affects_result=False)
+
+    def check_together(self) -> None:
+        if not Path(self.model).expanduser().joinpath("checkpoint.json").is_file():
+            check_model("model", self.model)
+        check_model("similarity_model", self.similarity_model)
+        if "all" in self.languages and len(self.languages) > 1:
+            raise ValueError(f"invalid 'languages': {self.languages}; 'all' stands alone")
+        if not self.out_path.endswith(".json"):
+            raise ValueError(f"invalid 'out_path': {self.out_path!r}; expected a .json file")
+
+
 STEPS = {"intermediate": IntermediateParams, "target": TargetParams, "attack": AttackParams,
-         "retrieval": RetrievalParams}
+         "retrieval": RetrievalParams, "retrieval_attack": RetrievalAttackParams}
 # workflow keys that choose which retrieval jobs a grid runs (not notebook parameters)
 RETRIEVAL_ENCODERS = ("pretrained", "intermediate", "target")
+RETRIEVAL_STEPS = ("retrieval", "retrieval_attack")  # their config sections are their own
 INPUT_SETTINGS = ("max_words", "max_length")  # of the config's `train` section, shared with the attack
 
 
@@ -427,12 +462,12 @@ def config_params(config: dict, step: str, **job) -> dict:
     the step's own section, then the job's values. A key that is not a field of the step is refused."""
     names = {f.name for f in fields(STEPS[step])}
     out = {k: config[k] for k in ("model", "device", "precision") if k in config and k in names}
-    if step == "retrieval":  # its own section only: the training sections' max_length is not the encoder's
-        out.update(config.get("retrieval") or {})
+    if step in RETRIEVAL_STEPS:  # its own section only: the training sections' max_length is not the encoder's
+        out.update(config.get(step) or {})
         unknown = sorted(set(out) - names)
         if unknown:
-            raise ValueError(f"config {config.get('name')!r}: unknown key(s) {unknown} for step 'retrieval' "
-                             f"(section 'retrieval'); allowed: {', '.join(sorted(names))}")
+            raise ValueError(f"config {config.get('name')!r}: unknown key(s) {unknown} for step {step!r} "
+                             f"(section {step!r}); allowed: {', '.join(sorted(names))}")
         return {**out, **job}
     if step == "target":
         out.update(task=config["target_task"], languages=config["languages"])
@@ -462,8 +497,9 @@ def check_config(config: dict) -> None:
     jobs = [("intermediate", {"task": t}) for t in config.get("intermediate_tasks") or []]
     step1 = {"intermediate_checkpoint": "<step 1 checkpoint>"}
     jobs += [("target", {"condition": c, **(step1 if c == "intermediate" else {})}) for c in conditions]
-    encoders, granularities = retrieval_jobs(config)
+    encoders, attacked, granularities = retrieval_jobs(config)
     jobs += [("retrieval", {"granularity": g}) for g in granularities] if encoders else []
+    jobs += [("retrieval_attack", {"granularity": g}) for g in granularities] if attacked else []
     for step, job in jobs + [("attack", {})]:
         try:
             STEPS[step].build(**config_params(config, step, **job))
@@ -471,25 +507,30 @@ def check_config(config: dict) -> None:
             raise ValueError(f"config {config.get('name')!r}, step {step!r}: {e}") from None
 
 
-def retrieval_jobs(config: dict) -> tuple[list[str], list[str]]:
-    """(encoders, granularities) of a config's UDHR retrieval jobs: `retrieval_encoders` (any of
-    pretrained, intermediate, target; default none) x `retrieval_granularities` (default paragraph)."""
+def retrieval_jobs(config: dict) -> tuple[list[str], list[str], list[str]]:
+    """(encoders, attacked encoders, granularities) of a config's UDHR retrieval jobs:
+    `retrieval_encoders` (any of pretrained, intermediate, target; default none) are scored and
+    `retrieval_attack_encoders` (same choices; default none) attacked, at each of
+    `retrieval_granularities` (default paragraph)."""
     try:
-        encoders = check_list("retrieval_encoders", config["retrieval_encoders"], RETRIEVAL_ENCODERS) \
-            if "retrieval_encoders" in config else []
+        encoders, attacked = ([] if key not in config else check_list(key, config[key], RETRIEVAL_ENCODERS)
+                              for key in ("retrieval_encoders", "retrieval_attack_encoders"))
         granularities = check_list("retrieval_granularities", config.get("retrieval_granularities", ["paragraph"]),
                                    ("paragraph", "article"))
     except ValueError as e:
         raise ValueError(f"config {config.get('name')!r}: {e}") from None
-    if "retrieval" in config and not encoders:
-        raise ValueError(f"config {config.get('name')!r}: a 'retrieval' section without 'retrieval_encoders'; "
-                         f"allowed: list the encoders to score, any of {', '.join(RETRIEVAL_ENCODERS)}")
-    return encoders, granularities
+    for section, chosen, key in (("retrieval", encoders, "retrieval_encoders"),
+                                 ("retrieval_attack", attacked, "retrieval_attack_encoders")):
+        if section in config and not chosen:
+            raise ValueError(f"config {config.get('name')!r}: a {section!r} section without {key!r}; "
+                             f"allowed: list the encoders, any of {', '.join(RETRIEVAL_ENCODERS)}")
+    return encoders, attacked, granularities
 
 STEP_NOTEBOOKS = {"notebooks/01_intermediate.ipynb": IntermediateParams,
                   "notebooks/02_target.ipynb": TargetParams,
                   "notebooks/03_attack.ipynb": AttackParams,
-                  "notebooks/05_retrieval.ipynb": RetrievalParams}
+                  "notebooks/05_retrieval.ipynb": RetrievalParams,
+                  "notebooks/07_retrieval_attack.ipynb": RetrievalAttackParams}
 
 
 def parameters_cell(cls) -> str:

@@ -79,3 +79,24 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def partial_path(out: Path) -> Path:
+    """Where a long step keeps the rows of an unfinished result file `out`: beside it, because a
+    workflow manager deletes the outputs of a job it stops, and the progress must survive that."""
+    out = Path(out)
+    return out.parent / f".{out.name}.partial"
+
+
+def finished_rows(out: Path, config: dict, key) -> dict:
+    """{key(row): row} of the result file `out`, or else of its partial file, when that file was
+    written with the same `config`; {} otherwise (an unreadable partial file is recomputed)."""
+    for path in (Path(out), partial_path(out)):
+        if path.exists():
+            try:
+                prev = read_json(path)
+            except CorruptResult:
+                continue
+            if prev.get("config") == config:
+                return {key(r): r for r in prev["rows"]}
+    return {}

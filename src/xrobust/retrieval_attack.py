@@ -24,75 +24,76 @@ def choose_units(english: list[str], n_units: int, max_words: int, seed: int) ->
     return sorted(np.random.default_rng(seed).choice(short, size=n_units, replace=False).tolist())
 
 
-def run_retrieval_attack(model: str, granularity: str, out_path, languages, recipes=RETRIEVAL_RECIPES,
-                         n_units: int = 20, max_words: int = 60, seed: int = 0, max_perturbed: float = 0.25,
-                         query_budget: int = 2000, similarity_model: str = "e5-small-offline",
-                         batch_size: int = 32, device: str = "auto", source=None, progress: bool = True) -> dict:
-    """Attack retrieval with each recipe in each language; write rows to `out_path` (JSON)."""
+def run_retrieval_attack(*args, source=None, **kwargs) -> dict:
+    """Attack retrieval with each recipe in each language; write rows to `out_path` (JSON).
+
+    Takes a `params.RetrievalAttackParams` or its fields; `source` as for `retrieval.run_retrieval`."""
+    from tqdm.auto import tqdm
+
     from .attacks import lexicons
     from .attacks.recipes import EncoderSimilarity, build
     from .attacks.retrieval_goal import EnglishRetrievalWrapper, RetrievalGoalFunction
     from .attacks.run import attack_examples, summarize
     from .examples import Example
     from .models import load_encoder, pick_device
-    from .params import check_list, check_number
+    from .params import RetrievalAttackParams
     from .provenance import provenance
-    from .resultfiles import write_json
-    from .retrieval import _check_positive_int, check_model, load_for_retrieval
-    from .udhr import ENGLISH, base_language, check_granularity, load_udhr
+    from .resultfiles import finished_rows, partial_path, write_json
+    from .retrieval import check_model, load_for_retrieval
+    from .udhr import ENGLISH, base_language, load_udhr
 
-    check_granularity(granularity)
-    model = check_model(model)
-    recipes = check_list("recipes", recipes, RETRIEVAL_RECIPES)
-    _check_positive_int("n_units", n_units)
-    _check_positive_int("max_words", max_words)
-    check_number("max_perturbed", max_perturbed, low=0.01, high=1.0)
-    if not str(out_path).endswith(".json"):
-        raise ValueError(f"'out_path' must name a .json file; got {out_path!r}")
-    dev = pick_device(device)
+    as_text = lambda v: str(v) if isinstance(v, Path) else v  # noqa: E731 - paths are accepted for out_path/model
+    p = RetrievalAttackParams.build(*map(as_text, args), **{k: as_text(v) for k, v in kwargs.items()})
+    model, granularity, out_path, recipes, seed = check_model(p.model), p.granularity, p.out_path, p.recipes, p.seed
+    dev = pick_device(p.device)
     data = load_udhr(granularity, source)
     allowed = sorted(c for c in data if c != ENGLISH)
-    languages = [languages] if isinstance(languages, str) else list(languages)
-    bad = [l for l in languages if l not in allowed]
-    if bad or not languages:
-        raise ValueError(f"unknown or empty 'languages' {bad or languages} for granularity {granularity!r}; "
+    languages = allowed if p.languages == ["all"] else p.languages
+    bad = [lang for lang in languages if lang not in allowed]
+    if bad:
+        raise ValueError(f"unknown 'languages' {bad} for granularity {granularity!r}; "
                          f"allowed values: {', '.join(allowed)}")
-    switchable = {l for l in languages if base_language(l) in lexicons.LEXICON_LANGUAGES}
+    switchable = {lang for lang in languages if base_language(lang) in lexicons.LEXICON_LANGUAGES}
     if "codeswitch" in recipes:
         for lang in switchable:
             lexicons.load_lexicon(base_language(lang))  # a lexicon that exists but is not fetched fails here
-    chosen = choose_units(data[ENGLISH], n_units, max_words, seed)
+    chosen = choose_units(data[ENGLISH], p.n_units, p.max_words, seed)
     if not chosen:
-        raise ValueError(f"no English unit has at most {max_words} words; raise 'max_words'")
+        raise ValueError(f"no English unit has at most {p.max_words} words; raise 'max_words'")
+    max_perturbed, query_budget, similarity_model = p.max_perturbed, p.query_budget, p.similarity_model
 
     encoder, tokenizer, described = load_for_retrieval(model, dev)
-    wrapper = EnglishRetrievalWrapper(encoder, tokenizer, data[ENGLISH], batch_size=batch_size)
+    wrapper = EnglishRetrievalWrapper(encoder, tokenizer, data[ENGLISH], batch_size=p.batch_size)
     similarity = None
     if "codeswitch" in recipes:
         sim_encoder, sim_tok = load_encoder(similarity_model)
         similarity = EncoderSimilarity(sim_encoder, sim_tok, device=dev, max_length=512)
     config = {"step": "retrieval_attack", "granularity": granularity, "model": described,
-              "languages": languages, "recipes": recipes, "units": chosen, "max_words": max_words,
+              "languages": languages, "recipes": recipes, "units": chosen, "max_words": p.max_words,
               "seed": seed, "max_perturbed": max_perturbed, "query_budget": query_budget,
               "similarity_model": similarity_model}
-    rows = []
-    for recipe in recipes:
-        for lang in languages:
-            base = base_language(lang)
-            row = {"language": lang, "base": base, "recipe": recipe}
-            if recipe == "codeswitch" and lang not in switchable:
-                rows.append({**row, "applicable": False})
-                continue
-            examples = [Example(text_a=data[lang][i], label=i, uid=f"{lang}-{i}") for i in chosen]
-            goal = RetrievalGoalFunction(wrapper, query_budget=query_budget)
-            attack = build(recipe, wrapper, base, similarity=similarity, max_perturbed=max_perturbed,
-                           query_budget=query_budget, seed=seed, device=dev, goal_function=goal)
-            t0 = time.perf_counter()
-            records = attack_examples(attack, examples, progress=progress, desc=f"{recipe} {lang}")
-            rows.append({**row, "applicable": True, **summarize(records),
-                         "seconds": round(time.perf_counter() - t0, 2), "records": records})
-            write_json(Path(out_path), {"config": config, "rows": rows, "complete": False,
-                                        "provenance": provenance(config, dev)})
-    result = {"config": config, "rows": rows, "complete": True, "provenance": provenance(config, dev)}
-    write_json(Path(out_path), result)
+    cells = [(lang, recipe) for recipe in recipes for lang in languages]
+    out = Path(out_path)
+    done = finished_rows(out, config, lambda r: (r["language"], r["recipe"]))  # resumed after a stop
+    started = time.perf_counter()
+    for lang, recipe in tqdm([c for c in cells if c not in done], desc="retrieval attack (language x recipe)",
+                             unit="cell", disable=not p.progress, mininterval=5):
+        row = {"language": lang, "base": base_language(lang), "recipe": recipe}
+        if recipe == "codeswitch" and lang not in switchable:
+            done[(lang, recipe)] = {**row, "applicable": False}
+            continue
+        examples = [Example(text_a=data[lang][i], label=i, uid=f"{lang}-{i}") for i in chosen]
+        goal = RetrievalGoalFunction(wrapper, query_budget=query_budget)
+        attack = build(recipe, wrapper, row["base"], similarity=similarity, max_perturbed=max_perturbed,
+                       query_budget=query_budget, seed=seed, device=dev, goal_function=goal)
+        t0 = time.perf_counter()
+        records = attack_examples(attack, examples, progress=False)
+        done[(lang, recipe)] = {**row, "applicable": True, **summarize(records),
+                                "seconds": round(time.perf_counter() - t0, 2), "records": records}
+        write_json(partial_path(out), {"config": config, "rows": list(done.values()), "complete": False,
+                                       "provenance": provenance(config, dev)})
+    result = {"config": config, "rows": [done[c] for c in cells], "complete": True,
+              "wall_seconds": round(time.perf_counter() - started, 1), "provenance": provenance(config, dev)}
+    write_json(out, result)
+    partial_path(out).unlink(missing_ok=True)
     return result
