@@ -60,3 +60,55 @@ def test_mixed_designs_and_missing_baseline_are_refused(tmp_path):
     with pytest.raises(ValueError, match="no retrieval results for stage='target'"):
         pre, enc, _ = retrieval_stats.load(_grid(tmp_path / "h"))
         retrieval_stats.paired(pre, enc, "target", "direct")
+
+
+def _attack_doc(success_units: dict, units=range(8), clean_units=None, complete=True, **config):
+    """Every unit retrieved correctly (or those in `clean_units`); attacks succeed on `success_units[lang]`."""
+    rows = []
+    for lang, won in success_units.items():
+        recs = [{"uid": f"{lang}-{u}", "label": u,
+                 "outcome": ("misclassified" if clean_units is not None and u not in clean_units
+                             else "success" if u in won else "failed"),
+                 "perturbed_ratio": 0.1 if u in won else None, "num_queries": 30} for u in units]
+        rows.append({"language": lang, "recipe": "char", "applicable": True, "records": recs})
+    rows.append({"language": "fr", "recipe": "codeswitch", "applicable": False})
+    cfg = {"granularity": "paragraph", "units": list(units), "max_words": 60, "seed": 0, "max_perturbed": 0.25,
+           "query_budget": 2000, "recipes": ["char", "codeswitch"], **config}
+    return {"config": cfg, "rows": rows, "complete": complete}
+
+
+def test_attack_effect_pairs_each_seed_with_the_pretrained_encoder(tmp_path):
+    root = tmp_path / "g" / "retrieval_attack"
+    base = {lang: {0, 1} for lang in LANGS}  # 2 of 8 units broken in every language
+    resultfiles.write_json(root / "pretrained_paragraph.json", _attack_doc(base))
+    for seed in (0, 1, 2):
+        extra = {0: {2, 3}, 1: {2, 3, 4}, 2: {2}}[seed]  # 4, 5 or 3 of 8 broken
+        resultfiles.write_json(root / "intermediate" / f"x_s{seed}_paragraph.json",
+                               _attack_doc({lang: base[lang] | extra for lang in LANGS}))
+    records = retrieval_stats.load_attacks(tmp_path / "g")
+    assert set(records.condition) == {"pretrained", "intermediate:x"} and set(records.seed) == {0, 1, 2}
+    effects = retrieval_stats.attack_effects(records, n_boot=200).set_index(["metric", "recipe"])
+    success = effects.loc[("success", "all recipes")]
+    assert success.delta == pytest.approx(np.mean([2, 3, 1]) / 8)
+    assert success.n_seeds == 3 and success.n_items == 8 and success.n_languages == 3
+    assert success.ci_low < success.delta < success.ci_high
+    assert effects.loc[("robust", "char"), "delta"] == pytest.approx(-success.delta)
+    summary = retrieval_stats.attack_summary(records).set_index(["condition", "language"])
+    assert summary.loc[("pretrained", "fr"), "success_rate"] == 0.25
+    assert summary.loc[("pretrained", "fr"), "n_seeds"] == 1  # one model, counted once
+    assert summary.loc[("intermediate:x", "yo"), "perturbed_ratio"] == pytest.approx(0.1)
+    meta = retrieval_stats.udhr_language_frame()[["name", "script_name"]]
+    table = summary.reset_index().assign(encoder=lambda d: d.condition).join(meta, on="language")
+    fig = retrieval_plots.success_per_language(table, "t")
+    assert len(fig.axes[0].get_yticklabels()) == 3 and len(fig.axes[0].collections) == 2  # 2 encoders
+
+
+def test_attack_files_of_another_design_or_unfinished_are_refused(tmp_path):
+    root = tmp_path / "g" / "retrieval_attack"
+    resultfiles.write_json(root / "pretrained_paragraph.json", _attack_doc({"fr": {0}}))
+    resultfiles.write_json(root / "intermediate" / "x_s0_paragraph.json", _attack_doc({"fr": {0}}, units=range(4)))
+    with pytest.raises(ValueError, match=r"differs from pretrained_paragraph.json in \['units'\]"):
+        retrieval_stats.load_attacks(tmp_path / "g")
+    resultfiles.write_json(root / "intermediate" / "x_s0_paragraph.json", _attack_doc({"fr": {0}}, complete=False))
+    with pytest.raises(ValueError, match="unfinished"):
+        retrieval_stats.load_attacks(tmp_path / "g")

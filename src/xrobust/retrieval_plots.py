@@ -82,3 +82,29 @@ def change_per_language(table, title: str, min_group: int = 2):
     ax.set(xlabel="change in top-1 accuracy against the pretrained encoder (95% CI over seeds)", title=title)
     ax.legend(loc="lower left", fontsize=7)
     return fig
+
+
+def success_per_language(summary, title: str, min_group: int = 2):
+    """Attack success rate per language (units retrieved correctly before the attack; seeds
+    pooled), one marker per encoder, languages grouped by script and sorted by the first
+    encoder's rate. Marker size: number of units retrieved correctly before the attack."""
+    encoders = list(dict.fromkeys(summary["encoder"]))
+    first = summary[summary["encoder"] == encoders[0]].set_index("language")
+    order = _ordered(first.assign(mean_both=first["success_rate"].fillna(-1), tatoeba=False), min_group)
+    fig, ax = plt.subplots(figsize=(7.5, 0.16 * len(order) + 1.8))
+    palette = sns.color_palette("colorblind", len(encoders))
+    for enc, colour, marker in zip(encoders, palette, "oxs^dv", strict=False):
+        part = summary[summary["encoder"] == enc].set_index("language").reindex(order.index)
+        ax.scatter(part["success_rate"], range(len(part)), s=4 + 3 * part["n_clean"].fillna(0) / part["n_seeds"].max(),
+                   marker=marker, color=colour, label=enc, alpha=0.8)
+    ax.set_yticks(range(len(order)))
+    ax.set_yticklabels([f"{n} ({c})" for n, c in zip(order["name"], order.index, strict=True)], fontsize=6)
+    ax.set_ylim(len(order) - 0.5, -0.5)
+    edges = order["group"].cat.codes.diff().fillna(0).to_numpy().nonzero()[0]
+    for e in edges:
+        ax.axhline(e - 0.5, color="grey", lw=0.6)
+    for s, name in zip([0, *edges], order["group"].iloc[[0, *edges]], strict=True):
+        ax.text(1.02, s, name, transform=ax.get_yaxis_transform(), fontsize=7, va="top")
+    ax.set(xlim=(-0.02, 1.02), xlabel="attack success rate (units retrieved correctly before the attack)", title=title)
+    ax.legend(loc="lower left", fontsize=7)
+    return fig

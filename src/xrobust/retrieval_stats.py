@@ -121,3 +121,85 @@ def language_effects(pretrained, encoders, stage: str, name: str, n_boot: int = 
     meta = udhr_language_frame()
     meta["tatoeba"] = meta["base"].isin(get_task("tatoeba").languages)
     return table.join(meta[["name", "script_name", "xlmr_pretraining", "tatoeba"]]).reset_index()
+
+
+# ---------------------------------------------------------------- attacks on retrieval
+
+def _attack_records(doc: dict) -> pd.DataFrame:
+    """One row per attacked unit: language, recipe, uid (the unit index), clean, robust, perturbed ratio."""
+    rows = []
+    for r in doc["rows"]:
+        if not r.get("applicable", True):
+            continue
+        for x in r["records"]:
+            if x["outcome"] in ("skipped", "error"):
+                continue
+            clean = x["outcome"] in ("success", "failed")
+            rows.append({"language": r["language"], "recipe": r["recipe"], "uid": str(x["label"]),
+                         "clean": int(clean), "robust": int(x["outcome"] == "failed"),
+                         "perturbed_ratio": x.get("perturbed_ratio") if x["outcome"] == "success" else np.nan,
+                         "queries": x.get("num_queries")})
+    return pd.DataFrame(rows)
+
+
+def load_attacks(grid_dir, granularity: str = "paragraph") -> pd.DataFrame:
+    """Attack records of the pretrained encoder (condition 'pretrained') and of every encoder of
+    the grid (condition '<stage>:<name>', with its seed). The pretrained encoder is one model, so
+    its records are repeated under every seed of the grid, the control of each seed's pair.
+    Refuses files that attack different units or under different settings."""
+    root = Path(grid_dir) / "retrieval_attack"
+    base_path = root / f"pretrained_{granularity}.json"
+    if not base_path.is_file():
+        raise ValueError(f"grid_dir={str(grid_dir)!r} has no retrieval_attack/{base_path.name}; allowed: a grid "
+                         "whose config sets retrieval_attack_encoders (with 'pretrained')")
+    base_doc = resultfiles.read_json(base_path)
+    keys = ("granularity", "units", "max_words", "seed", "max_perturbed", "query_budget", "recipes")
+    design = {k: base_doc["config"][k] for k in keys}
+    frames = []
+    for stage in STAGES:
+        for path in sorted((root / stage).glob(f"*_{granularity}.json")):
+            doc = resultfiles.read_json(path)
+            if not doc.get("complete"):
+                raise ValueError(f"{path} is unfinished; allowed: complete files only")
+            diff = sorted(k for k in keys if doc["config"][k] != design[k])
+            if diff:
+                raise ValueError(f"{path} differs from {base_path.name} in {diff}; allowed: one design per grid")
+            m = FILE.fullmatch(path.stem)
+            frames.append(_attack_records(doc).assign(condition=f"{stage}:{m['name']}", seed=int(m["seed"])))
+    if not frames:
+        raise ValueError(f"{root} holds no attacked encoders besides the pretrained one")
+    encoders = pd.concat(frames, ignore_index=True)
+    base = _attack_records(base_doc)
+    control = pd.concat([base.assign(seed=s) for s in sorted(encoders.seed.unique())], ignore_index=True)
+    return pd.concat([control.assign(condition="pretrained"), encoders], ignore_index=True)
+
+
+def attack_effects(records: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
+    """Per attacked encoder against the pretrained one, per recipe and over all languages: the
+    change in attack success on units both retrieve correctly (the primary metric, as for
+    classification) and in top-1 under attack, with CI over seeds; n seeds, units, languages."""
+    rows = []
+    for cond in sorted(set(records.condition) - {"pretrained"}):
+        for metric in ("success", "robust"):
+            p = inference.pair(records, cond, "pretrained", metric)
+            for recipe, part in [("all recipes", p), *p.groupby("recipe")]:
+                if part.empty:
+                    continue
+                rows.append({"condition": cond, "metric": metric, "recipe": recipe,
+                             "n_languages": part.language.nunique(),
+                             **inference.effect(part, n_boot=n_boot).iloc[0].to_dict()})
+    return pd.DataFrame(rows)
+
+
+def attack_summary(records: pd.DataFrame) -> pd.DataFrame:
+    """Per condition, recipe and language (seeds pooled): top-1 of the attacked units, attack
+    success rate on units retrieved correctly, perturbed-word ratio of successes, queries, n."""
+    records = records[(records.condition != "pretrained") | (records.seed == records.seed.min())]  # one copy
+    g = records.groupby(["condition", "recipe", "language"])
+    out = pd.DataFrame({"clean": g.clean.mean(), "n_units": g.uid.nunique(), "n_seeds": g.seed.nunique(),
+                        "n_clean": g.clean.sum()})
+    ok = records[records.clean == 1].groupby(["condition", "recipe", "language"])
+    out["success_rate"] = 1 - ok.robust.mean()
+    out["perturbed_ratio"] = ok.perturbed_ratio.mean()
+    out["queries"] = ok.queries.mean()
+    return out.reset_index()
