@@ -300,3 +300,22 @@ def test_papermill_rejects_a_bad_parameter_in_the_notebook(tmp_path, fixture_dat
                                    parameters={"max_train_examples": 0, "out_dir": str(tmp_path / "t")},
                                    cwd=str(ROOT), progress_bar=False)
     assert not (tmp_path / "t").exists()
+
+
+def test_retrieval_jobs_of_a_config():
+    from xrobust.params import retrieval_jobs
+
+    config = yaml.safe_load((ROOT / "configs" / "pilot.yaml").read_text())
+    encoders, granularities = retrieval_jobs(config)
+    assert encoders["retrieval"] == ["pretrained", "intermediate", "target"] and granularities == ["paragraph"]
+    assert encoders["retrieval_middle"] and config["retrieval_middle"]["layer"] > 0
+    assert retrieval_jobs({"name": "x"}) == ({"retrieval": [], "retrieval_attack": [], "retrieval_middle": []},
+                                            ["paragraph"])
+    with pytest.raises(ValueError, match=r"invalid 'retrieval_encoders': \['final'\]; allowed values: pretrained"):
+        check_config({**config, "retrieval_encoders": ["final"]})
+    with pytest.raises(ValueError, match="'retrieval_middle_encoders' needs a 'retrieval_middle' section"):
+        check_config({**config, "retrieval_middle": {}})
+    with pytest.raises(ValueError, match=r"step 'retrieval_attack': invalid 'n_units': 0"):
+        check_config({**config, "retrieval_attack": {"n_units": 0}})
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['units'\] for step 'retrieval'"):
+        check_config({**config, "retrieval": {"units": 3}})

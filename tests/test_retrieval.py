@@ -88,3 +88,25 @@ def test_classifier_checkpoint_is_scored_by_its_encoder(tmp_path, tiny_model_dir
     by_name = run_retrieval(tiny_model_dir, "article", tmp_path / "b.json", source=FIXTURE, progress=False)
     assert by_ckpt["model"]["kind"] == "classifier checkpoint" and by_name["model"]["kind"] == "encoder"
     assert by_ckpt["rows"] == by_name["rows"]
+
+
+def test_middle_layer_is_pooled_when_asked(tmp_path, tiny_model_dir):
+    from xrobust.models import load_encoder
+
+    encoder, tok = load_encoder(tiny_model_dir)
+    texts = ["one short text", "another, somewhat longer text"]
+    last, _ = embed(texts, encoder, tok)
+    assert torch.allclose(embed(texts, encoder, tok, layer=encoder.config.num_hidden_layers)[0], last, atol=1e-6)
+    first, _ = embed(texts, encoder, tok, layer=1)
+    with torch.inference_mode():
+        ids = tok(["query: " + t for t in texts], padding=True, return_tensors="pt")
+        states = encoder(**ids, output_hidden_states=True).hidden_states[1]
+        mask = ids["attention_mask"].unsqueeze(-1).float()
+        expected = torch.nn.functional.normalize((states * mask).sum(1) / mask.sum(1), dim=-1)
+    assert torch.allclose(first, expected, atol=1e-5) and not torch.allclose(first, last, atol=1e-3)
+    with pytest.raises(ValueError, match="'layer': 99; allowed: -1 or 1.."):
+        embed(texts, encoder, tok, layer=99)
+    payload = run_retrieval(tiny_model_dir, "article", tmp_path / "m.json", source=FIXTURE, layer=1, progress=False)
+    assert payload["pooling"] == "mean of layer 1 hidden states"
+    with pytest.raises(ValueError, match="'layer': 0"):
+        run_retrieval(tiny_model_dir, "article", tmp_path / "z.json", source=FIXTURE, layer=0)

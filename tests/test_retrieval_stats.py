@@ -53,7 +53,7 @@ def test_effect_is_paired_by_unit_with_seeds_as_the_unit(tmp_path):
 
 
 def test_mixed_designs_and_missing_baseline_are_refused(tmp_path):
-    with pytest.raises(ValueError, match="no pretrained_paragraph.json"):
+    with pytest.raises(ValueError, match="no retrieval/pretrained_paragraph.json"):
         retrieval_stats.load(tmp_path / "empty")
     with pytest.raises(ValueError, match=r"differs from pretrained_paragraph.json in \['max_length'\]"):
         retrieval_stats.load(_grid(tmp_path / "g", max_length=128))

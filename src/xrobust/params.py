@@ -401,12 +401,17 @@ class RetrievalParams(Params):
     batch_size: int = param(32, "Texts per forward pass (speed only).", low=1, high=4096, affects_result=False)
     max_length: int = param(512, "Maximum tokens per unit; longer units are cut (the count is recorded).",
                             low=8, high=512)
+    layer: int = param(-1, "Hidden layer whose token states are mean-pooled: -1 the last (what multilingual-e5 "
+                           "was trained to make a sentence embedding), 1..N a transformer layer (XTREME pools a "
+                           "middle layer of mBERT/XLM-R).", low=-1, high=128)
     device: str = _device()
     progress: bool = param(True, "Show progress bars.", affects_result=False)
 
     def check_together(self) -> None:
         if not Path(self.model).expanduser().joinpath("checkpoint.json").is_file():
             check_model("model", self.model)
+        if self.layer == 0:
+            raise ValueError("invalid 'layer': 0 (the embedding output); allowed: -1 or a transformer layer 1..N")
         if "all" in self.languages and len(self.languages) > 1:
             raise ValueError(f"invalid 'languages': {self.languages}; 'all' stands alone")
         if not self.out_path.endswith(".json"):
@@ -451,7 +456,10 @@ STEPS = {"intermediate": IntermediateParams, "target": TargetParams, "attack": A
          "retrieval": RetrievalParams, "retrieval_attack": RetrievalAttackParams}
 # workflow keys that choose which retrieval jobs a grid runs (not notebook parameters)
 RETRIEVAL_ENCODERS = ("pretrained", "intermediate", "target")
-RETRIEVAL_STEPS = ("retrieval", "retrieval_attack")  # their config sections are their own
+# retrieval steps of the workflow -> their parameters (a config section of the same name each;
+# `retrieval_middle` is the retrieval step again, pooling the middle layer set in its section)
+RETRIEVAL_STEPS = {"retrieval": RetrievalParams, "retrieval_attack": RetrievalAttackParams,
+                   "retrieval_middle": RetrievalParams}
 INPUT_SETTINGS = ("max_words", "max_length")  # of the config's `train` section, shared with the attack
 
 
@@ -460,7 +468,7 @@ def config_params(config: dict, step: str, **job) -> dict:
     `device` and `precision`, for the target step `target_task` and `languages`, the `train`
     section (for the attack only its input settings: its batch_size is the training batch),
     the step's own section, then the job's values. A key that is not a field of the step is refused."""
-    names = {f.name for f in fields(STEPS[step])}
+    names = {f.name for f in fields(RETRIEVAL_STEPS.get(step) or STEPS[step])}
     out = {k: config[k] for k in ("model", "device", "precision") if k in config and k in names}
     if step in RETRIEVAL_STEPS:  # its own section only: the training sections' max_length is not the encoder's
         out.update(config.get(step) or {})
@@ -497,34 +505,36 @@ def check_config(config: dict) -> None:
     jobs = [("intermediate", {"task": t}) for t in config.get("intermediate_tasks") or []]
     step1 = {"intermediate_checkpoint": "<step 1 checkpoint>"}
     jobs += [("target", {"condition": c, **(step1 if c == "intermediate" else {})}) for c in conditions]
-    encoders, attacked, granularities = retrieval_jobs(config)
-    jobs += [("retrieval", {"granularity": g}) for g in granularities] if encoders else []
-    jobs += [("retrieval_attack", {"granularity": g}) for g in granularities] if attacked else []
+    encoders, granularities = retrieval_jobs(config)
+    jobs += [(step, {"granularity": g}) for step in encoders if encoders[step] for g in granularities]
     for step, job in jobs + [("attack", {})]:
         try:
-            STEPS[step].build(**config_params(config, step, **job))
+            (RETRIEVAL_STEPS.get(step) or STEPS[step]).build(**config_params(config, step, **job))
         except ValueError as e:
             raise ValueError(f"config {config.get('name')!r}, step {step!r}: {e}") from None
 
 
-def retrieval_jobs(config: dict) -> tuple[list[str], list[str], list[str]]:
-    """(encoders, attacked encoders, granularities) of a config's UDHR retrieval jobs:
-    `retrieval_encoders` (any of pretrained, intermediate, target; default none) are scored and
-    `retrieval_attack_encoders` (same choices; default none) attacked, at each of
+def retrieval_jobs(config: dict) -> tuple[dict[str, list[str]], list[str]]:
+    """({step: encoders}, granularities) of a config's UDHR retrieval jobs. `<step>_encoders`
+    (any of pretrained, intermediate, target; default none) lists the encoders of each step of
+    `RETRIEVAL_STEPS`: `retrieval_encoders` are scored, `retrieval_attack_encoders` attacked,
+    `retrieval_middle_encoders` scored on the layer of the `retrieval_middle` section; at each of
     `retrieval_granularities` (default paragraph)."""
     try:
-        encoders, attacked = ([] if key not in config else check_list(key, config[key], RETRIEVAL_ENCODERS)
-                              for key in ("retrieval_encoders", "retrieval_attack_encoders"))
+        encoders = {step: check_list(f"{step}_encoders", config[f"{step}_encoders"], RETRIEVAL_ENCODERS)
+                    if f"{step}_encoders" in config else [] for step in RETRIEVAL_STEPS}
         granularities = check_list("retrieval_granularities", config.get("retrieval_granularities", ["paragraph"]),
                                    ("paragraph", "article"))
     except ValueError as e:
         raise ValueError(f"config {config.get('name')!r}: {e}") from None
-    for section, chosen, key in (("retrieval", encoders, "retrieval_encoders"),
-                                 ("retrieval_attack", attacked, "retrieval_attack_encoders")):
-        if section in config and not chosen:
-            raise ValueError(f"config {config.get('name')!r}: a {section!r} section without {key!r}; "
+    for step, chosen in encoders.items():
+        if step in config and not chosen:
+            raise ValueError(f"config {config.get('name')!r}: a {step!r} section without '{step}_encoders'; "
                              f"allowed: list the encoders, any of {', '.join(RETRIEVAL_ENCODERS)}")
-    return encoders, attacked, granularities
+    if encoders["retrieval_middle"] and (config.get("retrieval_middle") or {}).get("layer", -1) == -1:
+        raise ValueError(f"config {config.get('name')!r}: 'retrieval_middle_encoders' needs a 'retrieval_middle' "
+                         "section with a 'layer' (a transformer layer, 1..N)")
+    return encoders, granularities
 
 STEP_NOTEBOOKS = {"notebooks/01_intermediate.ipynb": IntermediateParams,
                   "notebooks/02_target.ipynb": TargetParams,

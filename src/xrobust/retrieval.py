@@ -64,8 +64,12 @@ def _pad(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor
 
 
 def embed(texts: list[str], encoder, tokenizer, batch_size: int = 32, max_length: int = MAX_POSITIONS,
-          prefix: str = PREFIX, progress: bool = False) -> tuple[torch.Tensor, list[bool]]:
-    """L2-normalised mean-pooled embeddings (float32, on CPU, input order) and which were truncated."""
+          prefix: str = PREFIX, progress: bool = False, layer: int = -1) -> tuple[torch.Tensor, list[bool]]:
+    """L2-normalised mean-pooled embeddings (float32, on CPU, input order) and which were truncated.
+    `layer`: -1 pools the last hidden states, k >= 1 those of transformer layer k."""
+    n_layers = encoder.config.num_hidden_layers
+    if layer != -1 and not 1 <= layer <= n_layers:
+        raise ValueError(f"invalid 'layer': {layer}; allowed: -1 or 1..{n_layers} (this encoder's layers)")
     from tqdm.auto import tqdm
 
     device = next(encoder.parameters()).device
@@ -80,7 +84,9 @@ def embed(texts: list[str], encoder, tokenizer, batch_size: int = 32, max_length
         for start in tqdm(batches, desc="embedding", unit="batch", disable=not progress, mininterval=2):
             idx = order[start:start + batch_size]
             input_ids, attention = _pad([ids[i] for i in idx], tokenizer.pad_token_id)
-            hidden = encoder(input_ids=input_ids.to(device), attention_mask=attention.to(device)).last_hidden_state
+            out_states = encoder(input_ids=input_ids.to(device), attention_mask=attention.to(device),
+                                 output_hidden_states=layer != -1)
+            hidden = out_states.last_hidden_state if layer == -1 else out_states.hidden_states[layer]
             mask = attention.to(device).unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
             out[idx] = torch.nn.functional.normalize(pooled.float(), dim=-1).cpu()
@@ -138,7 +144,8 @@ def run_retrieval(*args, source=None, **kwargs) -> dict:
     encoder, tokenizer, described = load_for_retrieval(model, torch_device)
     codes = [ENGLISH] + wanted
     texts = [t for c in codes for t in data[c]]
-    vectors, truncated = embed(texts, encoder, tokenizer, p.batch_size, p.max_length, progress=p.progress)
+    vectors, truncated = embed(texts, encoder, tokenizer, p.batch_size, p.max_length, progress=p.progress,
+                               layer=p.layer)
     n = len(data[ENGLISH])
     english = vectors[:n]
     tatoeba = set(get_task("tatoeba").languages)
@@ -152,7 +159,8 @@ def run_retrieval(*args, source=None, **kwargs) -> dict:
                      **{f"correct_{d}": "".join("1" if x else "0" for x in h.tolist()) for d, h in hits.items()},
                      "truncated_units": sum(truncated[span])})
     config = {"task": "udhr", "granularity": p.granularity, "model": described, "languages": wanted,
-              "prefix": PREFIX, "pooling": "mean of last hidden states", "similarity": "cosine",
+              "prefix": PREFIX, "pooling": "mean of last hidden states" if p.layer == -1 else
+              f"mean of layer {p.layer} hidden states", "similarity": "cosine",
               "batch_size": p.batch_size, "max_length": p.max_length}
     payload = {**config, "units_per_language": n, "n_languages": len(rows),
                "english_truncated_units": sum(truncated[:n]),

@@ -44,16 +44,19 @@ def _design(doc: dict) -> dict:
     return {k: doc[k] for k in ("granularity", "prefix", "pooling", "similarity", "max_length", "units_per_language")}
 
 
-def load(grid_dir, granularity: str = "paragraph") -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """(pretrained units, encoder units with stage/name/seed, design) of one grid and granularity.
+def load(grid_dir, granularity: str = "paragraph", step: str = "retrieval") -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(pretrained units, encoder units with stage/name/seed, design) of one grid, granularity and
+    retrieval step (`retrieval`: the last layer; `retrieval_middle`: the middle layer).
 
     Refuses a grid without the pretrained file, and encoder files whose settings (prefix, pooling,
     max_length, units) differ from the pretrained file's: such pairs would not compare like with like."""
-    root = Path(grid_dir) / "retrieval"
+    if step not in ("retrieval", "retrieval_middle"):
+        raise ValueError(f"step={step!r}: allowed values are 'retrieval', 'retrieval_middle'")
+    root = Path(grid_dir) / step
     base_path = root / f"pretrained_{granularity}.json"
     if not base_path.is_file():
-        raise ValueError(f"grid_dir={str(grid_dir)!r} has no {base_path.name}; allowed: a grid whose config sets "
-                         "retrieval_encoders (with 'pretrained') and granularity "
+        raise ValueError(f"grid_dir={str(grid_dir)!r} has no {step}/{base_path.name}; allowed: a grid whose config "
+                         f"sets {step}_encoders (with 'pretrained') and granularity "
                          f"{granularity!r} in retrieval_granularities")
     base_doc = resultfiles.read_json(base_path)
     design = _design(base_doc)
