@@ -19,6 +19,24 @@ def _ordered(df, min_group: int):
     return df.sort_values(["group", "mean_both"], ascending=[True, False])
 
 
+def _language_axis(ax, order, labels):
+    """One row per language of `order` (from `_ordered`), top to bottom, with script groups
+    separated by lines and named on the right."""
+    ax.set_yticks(range(len(order)))
+    ax.set_yticklabels(labels, fontsize=6)
+    ax.set_ylim(len(order) - 0.5, -0.5)  # first row on top, no empty margin
+    edges = order["group"].cat.codes.diff().fillna(0).to_numpy().nonzero()[0]
+    for e in edges:
+        ax.axhline(e - 0.5, color="grey", lw=0.6)
+    starts = [0, *edges]
+    for s, name in zip(starts, order["group"].iloc[starts], strict=True):
+        ax.text(1.02, s, name, transform=ax.get_yaxis_transform(), fontsize=7, va="top")
+
+
+def _starred(order):
+    return [f"{'★ ' if t else ''}{n} ({c})" for n, c, t in zip(order["name"], order.index, order["tatoeba"], strict=True)]
+
+
 def per_language(df, title: str, min_group: int = 2):
     """One row per language, both directions as dots; grouped by script; Tatoeba languages starred."""
     df = _ordered(df, min_group)
@@ -26,16 +44,7 @@ def per_language(df, title: str, min_group: int = 2):
     y = range(len(df))
     for direction, marker in zip(DIRECTIONS, ("o", "x"), strict=True):
         ax.scatter(df[direction], y, marker=marker, s=18, label=LABELS[direction])
-    ax.set_yticks(list(y))
-    labels = [f"{'★ ' if t else ''}{n} ({c})" for n, c, t in zip(df["name"], df.index, df["tatoeba"], strict=True)]
-    ax.set_yticklabels(labels, fontsize=6)
-    ax.set_ylim(len(df) - 0.5, -0.5)  # first row on top, no empty margin
-    edges = df["group"].cat.codes.diff().fillna(0).to_numpy().nonzero()[0]
-    for e in edges:
-        ax.axhline(e - 0.5, color="grey", lw=0.6)
-    starts = [0, *edges]
-    for s, name in zip(starts, df["group"].iloc[starts], strict=True):
-        ax.text(1.02, s, name, transform=ax.get_yaxis_transform(), fontsize=7, va="top")
+    _language_axis(ax, df, _starred(df))
     ax.set(xlim=(-0.02, 1.02), xlabel="top-1 accuracy", title=title)
     ax.legend(loc="lower left", fontsize=7)
     return fig
@@ -70,15 +79,7 @@ def change_per_language(table, title: str, min_group: int = 2):
         ax.errorbar(part["delta"], y, xerr=[part["delta"] - part["ci_low"], part["ci_high"] - part["delta"]],
                     fmt="o", ms=2.5, lw=0.7, color=colour, label=enc)
     ax.axvline(0, color="black", lw=0.6)
-    ax.set_yticks(range(len(order)))
-    ax.set_yticklabels([f"{'★ ' if t else ''}{n} ({c})" for n, c, t in
-                        zip(order["name"], order.index, order["tatoeba"], strict=True)], fontsize=6)
-    ax.set_ylim(len(order) - 0.5, -0.5)
-    edges = order["group"].cat.codes.diff().fillna(0).to_numpy().nonzero()[0]
-    for e in edges:
-        ax.axhline(e - 0.5, color="grey", lw=0.6)
-    for s, name in zip([0, *edges], order["group"].iloc[[0, *edges]], strict=True):
-        ax.text(1.02, s, name, transform=ax.get_yaxis_transform(), fontsize=7, va="top")
+    _language_axis(ax, order, _starred(order))
     ax.set(xlabel="change in top-1 accuracy against the pretrained encoder (95% CI over seeds)", title=title)
     ax.legend(loc="lower left", fontsize=7)
     return fig
@@ -97,14 +98,7 @@ def success_per_language(summary, title: str, min_group: int = 2):
         part = summary[summary["encoder"] == enc].set_index("language").reindex(order.index)
         ax.scatter(part["success_rate"], range(len(part)), s=4 + 3 * part["n_clean"].fillna(0) / part["n_seeds"].max(),
                    marker=marker, color=colour, label=enc, alpha=0.8)
-    ax.set_yticks(range(len(order)))
-    ax.set_yticklabels([f"{n} ({c})" for n, c in zip(order["name"], order.index, strict=True)], fontsize=6)
-    ax.set_ylim(len(order) - 0.5, -0.5)
-    edges = order["group"].cat.codes.diff().fillna(0).to_numpy().nonzero()[0]
-    for e in edges:
-        ax.axhline(e - 0.5, color="grey", lw=0.6)
-    for s, name in zip([0, *edges], order["group"].iloc[[0, *edges]], strict=True):
-        ax.text(1.02, s, name, transform=ax.get_yaxis_transform(), fontsize=7, va="top")
+    _language_axis(ax, order, [f"{n} ({c})" for n, c in zip(order["name"], order.index, strict=True)])
     ax.set(xlim=(-0.02, 1.02), xlabel="attack success rate (units retrieved correctly before the attack)", title=title)
     ax.legend(loc="lower left", fontsize=7)
     return fig
