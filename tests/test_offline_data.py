@@ -7,7 +7,6 @@ import io
 import json
 import tarfile
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -104,22 +103,22 @@ def test_bigbench_preparation(tmp_path, monkeypatch):
     offline_data.prepare("bigbench")
 
 
-def _vader_sdist(tmp_path, snippets: str) -> Path:
+def _use_vader(tmp_path, monkeypatch, snippets: str, validation_size: int) -> None:
+    """A VADER sdist holding `snippets` as the movie file, served to `prepare` from a fresh cache."""
     inner = _tar_gz({"hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt": snippets.encode(),
                      "hutto_ICWSM_2014/tweets_GroundTruth.txt": b"1\t0.1\tignored"})
     sdist = tmp_path / "vaderSentiment-3.3.2.tar.gz"
     sdist.write_bytes(_tar_gz({"vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz": inner}))
-    return sdist
+    monkeypatch.setenv("XROBUST_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(offline_data, "_download", lambda source: sdist)
+    monkeypatch.setattr(offline_data, "MOVIE_VALIDATION_SIZE", validation_size)
 
 
 def test_vader_preparation(tmp_path, monkeypatch):
     snippets = "\n".join(["1\t2.1\tA gripping, beautiful film.", "2\t-1.8\tDull and far too long.",
                           "3\t0.3\tIt is a film.", "4\t-0.5\tNot much to see.", "5\t0.9\tWarm and funny.",
                           "6\t-2.2\tA mess.", "malformed line"])
-    sdist = _vader_sdist(tmp_path, snippets)
-    monkeypatch.setenv("XROBUST_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(offline_data, "_download", lambda source: sdist)
-    monkeypatch.setattr(offline_data, "MOVIE_VALIDATION_SIZE", 2)
+    _use_vader(tmp_path, monkeypatch, snippets, validation_size=2)
 
     root = offline_data.prepare("vader")
     labels = ("negative", "positive")
@@ -137,10 +136,7 @@ def test_vader_preparation(tmp_path, monkeypatch):
 def test_vader_validation_keeps_label_shares_of_an_ordered_file(tmp_path, monkeypatch):
     # labels in blocks, as in the real file: a tail split would be all negative
     snippets = "\n".join(f"{i}\t{1.5 if i < 60 else -1.5}\tsnippet {i}" for i in range(100))
-    sdist = _vader_sdist(tmp_path, snippets)
-    monkeypatch.setenv("XROBUST_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(offline_data, "_download", lambda source: sdist)
-    monkeypatch.setattr(offline_data, "MOVIE_VALIDATION_SIZE", 20)
+    _use_vader(tmp_path, monkeypatch, snippets, validation_size=20)
     root = offline_data.prepare("vader")
     labels = ("negative", "positive")
     val = read_jsonl(root / "movie_sentiment" / "validation" / "en.jsonl", labels)
@@ -148,10 +144,7 @@ def test_vader_validation_keeps_label_shares_of_an_ordered_file(tmp_path, monkey
 
 
 def test_a_cache_prepared_by_an_older_version_is_rebuilt(tmp_path, monkeypatch):
-    sdist = _vader_sdist(tmp_path, "\n".join(f"{i}\t{1.5 if i % 2 else -1.5}\ts {i}" for i in range(10)))
-    monkeypatch.setenv("XROBUST_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(offline_data, "_download", lambda source: sdist)
-    monkeypatch.setattr(offline_data, "MOVIE_VALIDATION_SIZE", 2)
+    _use_vader(tmp_path, monkeypatch, "\n".join(f"{i}\t{1.5 if i % 2 else -1.5}\ts {i}" for i in range(10)), 2)
     root = offline_data.data_root()
     root.mkdir(parents=True)
     (root / ".vader.done").write_text(json.dumps({"source": "vader"}))  # the tail-split version
