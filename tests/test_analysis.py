@@ -204,3 +204,8 @@ def test_interval_text_says_why_there_is_no_interval():
     assert analysis.interval_text(-0.06, -0.02, 5) == "95% CI -0.060 to -0.020"
     text = analysis.interval_text(float("nan"), float("nan"), 1)
     assert text == "no 95% CI with 1 seed" and "nan" not in text
+
+
+def test_interval_text_for_identical_seed_values():
+    assert analysis.interval_text(float("nan"), float("nan"), 2) == "no 95% CI: the 2 seed values are identical"
+    assert analysis.interval_text(float("nan"), float("nan"), 1) == "no 95% CI with 1 seed"

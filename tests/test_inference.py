@@ -305,3 +305,13 @@ def test_format_p_and_effect():
 def test_bad_inputs_raise_value_error_naming_parameter(call, name):
     with pytest.raises(ValueError, match=name):
         call(simulate(n_seeds=2, n_items=5, languages=("en", "de")))
+
+
+def test_identical_seed_values_give_no_interval_rather_than_a_zero_width_one():
+    assert inf.t_interval([0.0, 0.0]) == pytest.approx((np.nan, np.nan), nan_ok=True)
+    lo, hi = inf.t_interval([0.1, 0.3])
+    assert lo < 0.2 < hi
+    rows = [{"seed": s, "uid": f"u{k}", "language": "de", "recipe": "char", "control": 1.0, "treated": 1.0,
+             "diff": 0.0} for s in (0, 1) for k in range(5)]
+    row = inf.effect(pd.DataFrame(rows)).iloc[0]
+    assert row.delta == 0.0 and np.isnan(row.ci_low) and row.p == 1.0

@@ -176,14 +176,7 @@ def intermediate_check(grid: Grid, margin: float = INTERMEDIATE_MARGIN,
     return out.sort_values(["task", "seed"], ignore_index=True)
 
 
-def t_interval(values, level: float = 0.95) -> tuple[float, float]:
-    """Student t interval of the mean of per-seed values (NaN with fewer than two seeds)."""
-    values = np.asarray(values, float)
-    if len(values) < 2:
-        return float("nan"), float("nan")
-    lo, hi = sps.t.interval(level, len(values) - 1, values.mean(), sps.sem(values)) if values.std() > 0 else \
-        (values.mean(), values.mean())
-    return float(lo), float(hi)
+t_interval = inference.t_interval  # clean-accuracy intervals use the same rule
 
 
 # ---------------------------------------------------------------- effects
@@ -406,8 +399,11 @@ def _effect_keys(prefix: str, row) -> dict:
 
 
 def interval_text(lo: float, hi: float, n_seeds: int, digits: int = 3, level: float = 0.95) -> str:
-    """'95% CI -0.060 to -0.020', or why there is none (a seed-level interval needs two seeds)."""
+    """'95% CI -0.060 to -0.020', or why there is none (a seed-level interval needs two seeds
+    whose values differ)."""
     if not (np.isfinite(lo) and np.isfinite(hi)):
+        if n_seeds >= 2:
+            return f"no {level * 100:g}% CI: the {n_seeds} seed values are identical"
         return f"no {level * 100:g}% CI with {n_seeds} seed{'s' if n_seeds != 1 else ''}"
     return f"{level * 100:g}% CI {lo:.{digits}f} to {hi:.{digits}f}"
 

@@ -134,7 +134,7 @@ def _interval(total, count, statistic, *, test, bootstrap_min_seeds, n_boot, lev
     delta = float(per_seed.mean()) if len(per_seed) else float("nan")
     p = _seed_test(per_seed, test)
     if len(per_seed) < bootstrap_min_seeds:
-        lo, hi = _t_interval(per_seed, level)
+        lo, hi = t_interval(per_seed, level)
         return delta, lo, hi, p, f"seed t interval (S={len(per_seed)}, df={len(per_seed) - 1})"
     seed_w = rng.multinomial(n_seeds, np.full(n_seeds, 1 / n_seeds), size=n_boot).astype(float)
     item_w = rng.multinomial(n_items, np.full(n_items, 1 / n_items), size=n_boot).astype(float)
@@ -143,8 +143,12 @@ def _interval(total, count, statistic, *, test, bootstrap_min_seeds, n_boot, lev
     return delta, float(lo), float(hi), p, f"two-way cluster bootstrap over seeds and items (B={n_boot})"
 
 
-def _t_interval(values, level):
-    if len(values) < 2:
+def t_interval(values, level: float = 0.95) -> tuple[float, float]:
+    """t interval of the mean of per-seed values; NaN with fewer than two values, and when all
+    values are identical: a zero-width interval would claim a certainty that a few identical
+    seed values (common with binary outcomes on few items) cannot give."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2 or np.ptp(values) == 0:
         return float("nan"), float("nan")
     half = sps.t.ppf((1 + level) / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
     return float(values.mean() - half), float(values.mean() + half)

@@ -34,7 +34,8 @@ def _language_axis(ax, order, labels):
 
 
 def _starred(order):
-    return [f"{'★ ' if t else ''}{n} ({c})" for n, c, t in zip(order["name"], order.index, order["tatoeba"], strict=True)]
+    rows = zip(order["name"], order.index, order["tatoeba"], strict=True)
+    return [f"{'★ ' if t else ''}{n} ({c})" for n, c, t in rows]
 
 
 def per_language(df, title: str, min_group: int = 2):
