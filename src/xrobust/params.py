@@ -172,6 +172,18 @@ def _precision():
                  choices=PRECISIONS)
 
 
+def _max_perturbed():
+    return param(0.25, "Largest fraction of words an attack may change.", low=0.01, high=1.0)
+
+
+def _query_budget(what: str):
+    return param(2000, f"Most {what}.", low=1, high=10**7)
+
+
+def _progress():
+    return param(True, "Show progress bars.", affects_result=False)
+
+
 def _max_examples(default: int, what: str):
     return param(default, f"Number of {what} examples, a fixed random subset (more than the split holds: all of it).",
                  low=1, high=10**8)
@@ -360,14 +372,14 @@ class AttackParams(Params):
     pool_seed: int = _seed("Seed of the draw of the attacked items from the cleaned test split (not a training seed).")
     max_words: int = _max_words()
     seed: int = _seed("Random seed of the attack's transformations.")
-    max_perturbed: float = param(0.25, "Largest fraction of words an attack may change.", low=0.01, high=1.0)
-    query_budget: int = param(2000, "Most model queries per attacked item.", low=1, high=10**7)
+    max_perturbed: float = _max_perturbed()
+    query_budget: int = _query_budget("model queries per attacked item")
     similarity_model: str = param(OFFLINE_MODEL, "Sentence encoder of the similarity constraint (word-level recipes).")
     batch_size: int = param(128, "Texts per model query batch (speed only).", low=1, high=4096, affects_result=False)
     max_length: int = _max_length()
     device: str = _device()
     precision: str = _precision()
-    progress: bool = param(True, "Show progress bars.", affects_result=False)
+    progress: bool = _progress()
 
     def check_together(self) -> None:
         check_model("similarity_model", self.similarity_model)
@@ -376,6 +388,17 @@ class AttackParams(Params):
         """Checks that need the checkpoint's task (read from the checkpoint, before any model load).
         Whether each recipe can serve these languages is checked by `attacks.recipes.check_recipes`."""
         self.languages = check_list("languages", self.languages, task.languages)
+
+
+def _check_udhr_job(p) -> None:
+    """Checks shared by the UDHR steps: an encoder (or a classifier checkpoint folder), 'all'
+    alone or registry codes, a .json result path."""
+    if not Path(p.model).expanduser().joinpath("checkpoint.json").is_file():
+        check_model("model", p.model)
+    if "all" in p.languages and len(p.languages) > 1:
+        raise ValueError(f"invalid 'languages': {p.languages}; 'all' stands alone")
+    if not p.out_path.endswith(".json"):
+        raise ValueError(f"invalid 'out_path': {p.out_path!r}; expected a .json file")
 
 
 def _udhr_languages(p) -> tuple[str, ...]:
@@ -405,17 +428,12 @@ class RetrievalParams(Params):
                            "was trained to make a sentence embedding), 1..N a transformer layer (XTREME pools a "
                            "middle layer of mBERT/XLM-R).", low=-1, high=128)
     device: str = _device()
-    progress: bool = param(True, "Show progress bars.", affects_result=False)
+    progress: bool = _progress()
 
     def check_together(self) -> None:
-        if not Path(self.model).expanduser().joinpath("checkpoint.json").is_file():
-            check_model("model", self.model)
+        _check_udhr_job(self)
         if self.layer == 0:
             raise ValueError("invalid 'layer': 0 (the embedding output); allowed: -1 or a transformer layer 1..N")
-        if "all" in self.languages and len(self.languages) > 1:
-            raise ValueError(f"invalid 'languages': {self.languages}; 'all' stands alone")
-        if not self.out_path.endswith(".json"):
-            raise ValueError(f"invalid 'out_path': {self.out_path!r}; expected a .json file")
 
 
 @dataclass
@@ -435,21 +453,16 @@ class RetrievalAttackParams(Params):
                          low=1, high=10**5)
     max_words: int = param(60, "Draw only units whose English text has at most this many words.", low=1, high=10**5)
     seed: int = _seed("Seed of the draw of the attacked units and of the attack's transformations.")
-    max_perturbed: float = param(0.25, "Largest fraction of words an attack may change.", low=0.01, high=1.0)
-    query_budget: int = param(2000, "Most encoder queries per attacked unit.", low=1, high=10**7)
+    max_perturbed: float = _max_perturbed()
+    query_budget: int = _query_budget("encoder queries per attacked unit")
     similarity_model: str = param(OFFLINE_MODEL, "Sentence encoder of the similarity constraint (codeswitch).")
     batch_size: int = param(32, "Texts per forward pass (speed only).", low=1, high=4096, affects_result=False)
     device: str = _device()
-    progress: bool = param(True, "Show progress bars.", affects_result=False)
+    progress: bool = _progress()
 
     def check_together(self) -> None:
-        if not Path(self.model).expanduser().joinpath("checkpoint.json").is_file():
-            check_model("model", self.model)
+        _check_udhr_job(self)
         check_model("similarity_model", self.similarity_model)
-        if "all" in self.languages and len(self.languages) > 1:
-            raise ValueError(f"invalid 'languages': {self.languages}; 'all' stands alone")
-        if not self.out_path.endswith(".json"):
-            raise ValueError(f"invalid 'out_path': {self.out_path!r}; expected a .json file")
 
 
 STEPS = {"intermediate": IntermediateParams, "target": TargetParams, "attack": AttackParams,

@@ -105,11 +105,12 @@ def top1_accuracy(queries: torch.Tensor, keys: torch.Tensor) -> float:
     return nearest_is_gold(queries, keys).float().mean().item()
 
 
-def _check_positive_int(name: str, value, upper: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or (upper and value > upper):
-        bound = f"1..{upper}" if upper else ">= 1"
-        raise ValueError(f"'{name}' must be an integer {bound}; got {value!r}")
-    return value
+def build_params(cls, args, kwargs):
+    """`cls.build(*args, **kwargs)`, with paths (out_path, model) accepted as well as strings."""
+    def as_text(v):
+        return str(v) if isinstance(v, Path) else v
+
+    return cls.build(*map(as_text, args), **{k: as_text(v) for k, v in kwargs.items()})
 
 
 def run_retrieval(*args, source=None, **kwargs) -> dict:
@@ -128,8 +129,7 @@ def run_retrieval(*args, source=None, **kwargs) -> dict:
     from .resultfiles import write_json
     from .tasks import get_task
 
-    as_text = lambda v: str(v) if isinstance(v, Path) else v  # noqa: E731 - paths are accepted for out_path/model
-    p = RetrievalParams.build(*map(as_text, args), **{k: as_text(v) for k, v in kwargs.items()})
+    p = build_params(RetrievalParams, args, kwargs)
     model = check_model(p.model)
     torch_device = pick_device(p.device)
     data = load_udhr(p.granularity, source)

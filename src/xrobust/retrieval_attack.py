@@ -39,11 +39,10 @@ def run_retrieval_attack(*args, source=None, **kwargs) -> dict:
     from .params import RetrievalAttackParams
     from .provenance import provenance
     from .resultfiles import finished_rows, partial_path, write_json
-    from .retrieval import check_model, load_for_retrieval
+    from .retrieval import build_params, check_model, load_for_retrieval
     from .udhr import ENGLISH, base_language, load_udhr
 
-    as_text = lambda v: str(v) if isinstance(v, Path) else v  # noqa: E731 - paths are accepted for out_path/model
-    p = RetrievalAttackParams.build(*map(as_text, args), **{k: as_text(v) for k, v in kwargs.items()})
+    p = build_params(RetrievalAttackParams, args, kwargs)
     model, granularity, out_path, recipes, seed = check_model(p.model), p.granularity, p.out_path, p.recipes, p.seed
     dev = pick_device(p.device)
     data = load_udhr(granularity, source)
