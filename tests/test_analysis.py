@@ -209,3 +209,39 @@ def test_interval_text_says_why_there_is_no_interval():
 def test_interval_text_for_identical_seed_values():
     assert analysis.interval_text(float("nan"), float("nan"), 2) == "no 95% CI: the 2 seed values are identical"
     assert analysis.interval_text(float("nan"), float("nan"), 1) == "no 95% CI with 1 seed"
+
+
+def test_ablation_table_sets_each_grid_beside_the_other_and_differences_seeds(tmp_path):
+    base = analysis.load_grid(_grid(tmp_path / "base", seeds=(0, 1, 2, 3), effect=0.25))
+    root = tmp_path / "base_unfrozen"
+    for seed, k in ((0, 2), (1, 1), (2, 3)):  # ablation effects of k items in 12 differ by seed: mean 2/12
+        _grid(root, seeds=(seed,), effect=k / len(UIDS))
+    ablation = analysis.load_grid(root)
+    table = analysis.ablation_table(base, ablation).set_index(["metric", "comparison"])
+    success = table.loc["attack success"]
+    assert success.loc["base", "delta"] == pytest.approx(0.25, abs=1e-3)  # seeds 0-2 only, as the ablation
+    assert success.loc["base_unfrozen", "delta"] == pytest.approx(2 / 12, abs=1e-3)
+    diff = success.loc["base_unfrozen − base"]
+    assert diff.delta == pytest.approx(2 / 12 - 0.25, abs=1e-3)
+    assert diff.ci_low < 2 / 12 - 0.25 < diff.ci_high and diff.n_seeds == 3 and diff.n_items == 12
+    assert set(success.n_seeds) == {3}
+    robust = table.loc[("accuracy under attack", "base_unfrozen − base"), "delta"]
+    assert robust == pytest.approx(0.25 - 2 / 12, abs=1e-3)
+    # identical per-seed differences: no interval rather than a zero-width one
+    same = analysis.ablation_table(base, analysis.load_grid(_grid(tmp_path / "same", seeds=(0, 1), effect=1 / 12)))
+    row = same.set_index(["metric", "comparison"]).loc[("attack success", "same − base")]
+    assert row.delta == pytest.approx(1 / 12 - 0.25, abs=1e-3) and np.isnan(row.ci_low) and row.n_seeds == 2
+    with pytest.raises(ValueError, match="share no seed"):
+        analysis.ablation_table(base, analysis.load_grid(_grid(tmp_path / "other", seeds=(7,))))
+
+
+def test_ablation_text_quotes_both_grids_and_the_difference(tmp_path):
+    base = analysis.load_grid(_grid(tmp_path / "base", seeds=(0, 1, 2), effect=0.25))
+    ablation = analysis.load_grid(_grid(tmp_path / "abl", seeds=(0, 1), effect=1 / 12))
+    table = analysis.ablation_table(base, ablation)
+    text = analysis.ablation_text(table, analysis.learned_model_check(ablation, n_labels=4))
+    assert text.startswith("ran (4 of 4 target models learned): "
+                           "inter-x minus direct, non-English attack success: +0.125")
+    assert "+0.292" in text and "in base on the same seeds" in text and "difference -0.167" in text
+    assert "n = 2 seeds, 12 distinct items" in text and "seed values are identical" in text
+    assert "has not been run" in analysis.ablation_text(None)

@@ -8,10 +8,12 @@
     english_contrast(grid)                   # English reference and non-English minus English
     clean_deltas(grid)                       # clean accuracy on the full test sets
     design_from_pilot(grid)                  # variance components -> seeds S and items K needed
+    ablation_table(grid, load_grid("results/pilot_unfrozen"))  # an ablation grid beside it
     glue_values(...)                         # flat raw numbers for `{glue:text}` in the book
 
 Grids are never pooled: a seed of one grid and a seed of another are different models trained
-under different designs, so every table comes from one grid directory. Inference (pairing,
+under different designs, so every table comes from one grid directory (an ablation grid is shown
+beside its base grid, each effect from its own grid). Inference (pairing,
 intervals, Holm, variance components) is `xrobust.inference`; this module only assembles it.
 """
 from __future__ import annotations
@@ -224,6 +226,32 @@ def english_contrast(grid: Grid, metric: str = "success", **options) -> pd.DataF
                       .assign(condition=c, metric=METRICS[metric]) for c in grid.treated], ignore_index=True)
 
 
+def ablation_table(base: Grid, ablation: Grid, **options) -> pd.DataFrame:
+    """An ablation grid (the base design with one change, in its own folder) beside its base grid.
+    Not pooling: per condition both grids compare with direct and metric, each grid's
+    non-English effect on the seeds both grids have, then `<ablation> - <base>`: the per-seed
+    difference of the two effects (the same seed draws the same data in both), seed-level t."""
+    seeds = sorted(set(base.records.seed) & set(ablation.records.seed))
+    conditions = [c for c in ablation.treated if c in base.treated]
+    if not seeds or not conditions:
+        raise ValueError(f"grids {base.name!r} and {ablation.name!r} share no seed or no treated condition; "
+                         "allowed: an ablation run on seeds and conditions of its base grid")
+    rows = []
+    for cond in conditions:
+        for metric, label in METRICS.items():
+            per_seed = {}
+            for g in (base, ablation):
+                paired = _paired(g, cond, metric)
+                paired = paired[paired.seed.isin(seeds)]
+                rows.append({"condition": cond, "metric": label, "comparison": g.name,
+                             **inference.effect(paired, **options).iloc[0].to_dict()})
+                per_seed[g.name] = inference.per_seed_effects(paired)
+            diff = inference.seed_difference(per_seed[ablation.name], per_seed[base.name])
+            rows.append({"condition": cond, "metric": label, "comparison": f"{ablation.name} − {base.name}",
+                         **diff, "n_items": rows[-1]["n_items"], "method": "per-seed difference, t interval"})
+    return pd.DataFrame(rows)
+
+
 def clean_deltas(grid: Grid, level: float = 0.95) -> pd.DataFrame:
     """Clean accuracy (full test sets of the target runs) of each treated condition minus direct,
     paired on (seed, language); per seed averaged over the non-English languages, then a t
@@ -389,6 +417,30 @@ def glue_values(grid: Grid, learned: pd.DataFrame, headline: pd.DataFrame, contr
     prefix = key(primary) + "_"
     out.update({"primary_" + k[len(prefix):]: v for k, v in list(out.items()) if k.startswith(prefix)})
     return out
+
+
+def ablation_text(table: pd.DataFrame | None, learned: pd.DataFrame | None = None,
+                  intermediate: pd.DataFrame | None = None, metric: str = "attack success") -> str:
+    """One sentence per treated condition of an `ablation_table` for the book: the effect in the
+    ablation, in the base grid on the same seeds, and their difference, each with its CI and n;
+    with how many of the ablation's models learned. `None`: the ablation has not been run."""
+    if table is None or table.empty:
+        return "has not been run in this version, so the answer holds for frozen tables only"
+    parts = []
+    for cond, rows in table[table.metric == metric].groupby("condition", sort=False):
+        base, ablation, diff = (rows.iloc[i] for i in range(3))
+        parts.append(f"{cond} minus direct, non-English {metric}: {ablation.delta:+.3f} "
+                     f"({interval_text(ablation.ci_low, ablation.ci_high, int(ablation.n_seeds))}) in "
+                     f"{ablation.comparison} against {base.delta:+.3f} "
+                     f"({interval_text(base.ci_low, base.ci_high, int(base.n_seeds))}) in {base.comparison} on the "
+                     f"same seeds; difference {diff.delta:+.3f} "
+                     f"({interval_text(diff.ci_low, diff.ci_high, int(diff.n_seeds))}, p {inference.format_p(diff.p)}; "
+                     f"n = {int(diff.n_seeds)} seeds, {int(diff.n_items)} distinct items)")
+    models = [] if learned is None else [f"{int(learned.learned.sum())} of {len(learned)} target models"]
+    models += [] if intermediate is None or intermediate.empty else \
+        [f"{int(intermediate.learned.sum())} of {len(intermediate)} intermediate models"]
+    learned_text = f" ({' and '.join(models)} learned)" if models else ""
+    return f"ran{learned_text}: " + "; ".join(parts)
 
 
 def _effect_keys(prefix: str, row) -> dict:

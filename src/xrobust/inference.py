@@ -148,7 +148,7 @@ def t_interval(values, level: float = 0.95) -> tuple[float, float]:
     values are identical: a zero-width interval would claim a certainty that a few identical
     seed values (common with binary outcomes on few items) cannot give."""
     values = np.asarray(values, dtype=float)
-    if len(values) < 2 or np.ptp(values) == 0:
+    if len(values) < 2 or np.allclose(values, values[0], rtol=0, atol=1e-12):  # identical up to rounding
         return float("nan"), float("nan")
     half = sps.t.ppf((1 + level) / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
     return float(values.mean() - half), float(values.mean() + half)
@@ -226,6 +226,27 @@ def effect(paired: pd.DataFrame, by=None, *, average: str = "languages", test: s
 def _row(part, delta, lo, hi, p, test, method):
     return {"delta": delta, "ci_low": lo, "ci_high": hi, "n_seeds": part.seed.nunique(),
             "n_items": part.uid.nunique(), "n_pairs": len(part), "p": p, "test": test, "method": method}
+
+
+def per_seed_effects(paired: pd.DataFrame, average: str = "languages") -> pd.Series:
+    """Each seed's effect alone (its pairs averaged as `effect` averages them), indexed by seed."""
+    _check_paired(paired)
+    return pd.Series({seed: effect(part, average=average).delta.iloc[0] for seed, part in paired.groupby("seed")},
+                     name="delta", dtype=float).rename_axis("seed")
+
+
+def seed_difference(treated: pd.Series, control: pd.Series, *, test: str = "t", level: float = 0.95) -> dict:
+    """Mean of per-seed differences `treated - control` over the seeds both have (a seed is the
+    unit: the same seed draws the same data order in both), with a seed-level t interval and test."""
+    if test not in TESTS:
+        raise ValueError(f"test={test!r}: allowed values are {TESTS}")
+    seeds = sorted(set(treated.index) & set(control.index))
+    if not seeds:
+        raise ValueError("no seed in common; allowed: per-seed effects of the same seeds")
+    diff = treated.loc[seeds].to_numpy(float) - control.loc[seeds].to_numpy(float)
+    lo, hi = t_interval(diff, level)
+    return {"delta": float(diff.mean()), "ci_low": lo, "ci_high": hi, "n_seeds": len(seeds),
+            "p": _seed_test(diff, test), "test": test}
 
 
 def language_table(paired: pd.DataFrame, **options) -> pd.DataFrame:
