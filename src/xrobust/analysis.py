@@ -435,7 +435,8 @@ def ablation_text(table: pd.DataFrame | None, learned: pd.DataFrame | None = Non
                      f"({interval_text(base.ci_low, base.ci_high, int(base.n_seeds))}) in {base.comparison} on the "
                      f"same seeds; difference {diff.delta:+.3f} "
                      f"({interval_text(diff.ci_low, diff.ci_high, int(diff.n_seeds))}, p {inference.format_p(diff.p)}; "
-                     f"n = {int(diff.n_seeds)} seeds, {int(diff.n_items)} distinct items)")
+                     f"n = {int(diff.n_seeds)} seed{'s' if int(diff.n_seeds) != 1 else ''}, "
+                     f"{int(diff.n_items)} distinct items)")
     models = [] if learned is None else [f"{int(learned.learned.sum())} of {len(learned)} target models"]
     models += [] if intermediate is None or intermediate.empty else \
         [f"{int(intermediate.learned.sum())} of {len(intermediate)} intermediate models"]
