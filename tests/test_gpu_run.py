@@ -66,3 +66,20 @@ def test_grid_plan_targets_classification_then_the_seeds_retrieval(tmp_path):
     assert str(done.relative_to(tmp_path)) not in targets
     assert "retrieval_middle/pretrained_paragraph.json" in " ".join(targets)  # missing here, so made
     assert "retrieval_encoder" in out.stdout + out.stderr  # snakemake plans the retrieval jobs
+
+
+def test_commit_is_dirty_for_code_changes_not_for_result_files(tmp_path):
+    def git(*args):
+        subprocess.run(["git", "-c", "user.email=a@b", "-c", "user.name=t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "results").mkdir()
+    (tmp_path / "src" / "code.py").write_text("x = 1\n")
+    (tmp_path / "results" / "r.json").write_text("{}")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "init")
+    (tmp_path / "results" / "r.json").unlink()  # a result file being made again
+    assert not git_commit(tmp_path / "src").endswith("-dirty")
+    (tmp_path / "src" / "code.py").write_text("x = 2\n")
+    assert git_commit(tmp_path / "src").endswith("-dirty")

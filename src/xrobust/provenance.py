@@ -18,7 +18,8 @@ def config_hash(config: dict) -> str:
 
 
 def git_commit(cwd: Path | None = None) -> str:
-    """The checkout's commit ('-dirty' if tracked files changed). A copy without .git (as on a
+    """The checkout's commit ('-dirty' if tracked files outside results/ changed: a result file
+    being made again is an output, not a change of the code). A copy without .git (as on a
     machine that receives only the working tree) reports XROBUST_GIT_COMMIT if set."""
     fallback = os.environ.get("XROBUST_GIT_COMMIT") or "unknown"
     try:
@@ -27,7 +28,8 @@ def git_commit(cwd: Path | None = None) -> str:
         if out.returncode != 0:
             return fallback
         commit = out.stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ":(top)",
+                                ":(top,exclude)results"],
                                cwd=cwd or Path(__file__).parent, capture_output=True, text=True,
                                timeout=10).stdout.strip()
         return commit + ("-dirty" if dirty else "")
