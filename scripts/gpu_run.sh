@@ -141,43 +141,33 @@ grid() {
   "$PY" - "$config" > "$G/targets.txt" <<'EOF'
 import sys, yaml
 from pathlib import Path
-from xrobust.params import config_conditions, retrieval_jobs
+from xrobust.params import RETRIEVAL_STEPS, grid_conditions, retrieval_results
 cfg = yaml.safe_load(open(sys.argv[1]))
 name = cfg["name"]
-conds = [c for cond in config_conditions(cfg)
-         for c in ([f"inter-{t}" for t in cfg["intermediate_tasks"]] if cond == "intermediate" else [cond])]
 
-def stale(step, job):  # result file present, checkpoint absent
-    return (Path(f"results/{name}/{step}/{job}.json").is_file()
-            and not Path(f"runs/{name}/{step}/{job}/checkpoint").is_dir())
+def stale(job):  # result file present, checkpoint absent ("<step>/<name>_s<seed>")
+    return Path(f"results/{name}/{job}.json").is_file() and not Path(f"runs/{name}/{job}/checkpoint").is_dir()
 
 for seed in cfg["seeds"]:
-    for cond in conds:
+    for cond in grid_conditions(cfg):
         if Path(f"results/{name}/attack/{cond}_s{seed}.json").is_file():
             continue
         print(f"target results/{name}/attack/{cond}_s{seed}.json")
         target_ready = Path(f"runs/{name}/target/{cond}_s{seed}/checkpoint").is_dir()
-        if stale("target", f"{cond}_s{seed}"):
+        if stale(f"target/{cond}_s{seed}"):
             print(f"force results/{name}/target/{cond}_s{seed}.json")
         task = cond[len("inter-"):] if cond.startswith("inter-") else None
-        if task and not target_ready and stale("intermediate", f"{task}_s{seed}"):
+        if task and not target_ready and stale(f"intermediate/{task}_s{seed}"):
             print(f"force results/{name}/intermediate/{task}_s{seed}.json")
 
 # UDHR retrieval of the seeds' encoders (configs with `<step>_encoders`), after the attacks: an
 # encoder whose checkpoint is not here is trained again (retrieval reads the checkpoint)
-encoders, grans = retrieval_jobs(cfg)
-stages = {"intermediate": cfg["intermediate_tasks"], "target": conds}
-for step, chosen in encoders.items():
-    for gran in grans:
-        if "pretrained" in chosen and not Path(f"results/{name}/{step}/pretrained_{gran}.json").is_file():
-            print(f"target results/{name}/{step}/pretrained_{gran}.json")
-        for seed in cfg["seeds"]:
-            for stage in (s for s in stages if s in chosen):
-                for job in (f"{n}_s{seed}" for n in stages[stage]):
-                    if not Path(f"results/{name}/{step}/{stage}/{job}_{gran}.json").is_file():
-                        print(f"target results/{name}/{step}/{stage}/{job}_{gran}.json")
-                        if stale(stage, job):
-                            print(f"force results/{name}/{stage}/{job}.json")
+for step in RETRIEVAL_STEPS:
+    for path, job in retrieval_results(cfg, step):
+        if not Path(path).is_file():
+            print(f"target {path}")
+            if job and stale(job):
+                print(f"force results/{name}/{job}.json")
 EOF
   mapfile -t targets < <(awk '$1=="target"{print $2}' "$G/targets.txt")
   mapfile -t forced < <(awk '$1=="force"{print $2}' "$G/targets.txt" | sort -u)

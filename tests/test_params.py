@@ -302,6 +302,28 @@ def test_papermill_rejects_a_bad_parameter_in_the_notebook(tmp_path, fixture_dat
     assert not (tmp_path / "t").exists()
 
 
+def test_result_paths_of_a_config_retrieval_step():
+    from xrobust.params import grid_conditions, retrieval_results
+
+    config = yaml.safe_load((ROOT / "configs" / "pilot.yaml").read_text())
+    conditions = grid_conditions(config)
+    tasks = config["intermediate_tasks"]
+    assert conditions == ["direct"] + [f"inter-{t}" for t in tasks] + ["multilingual"]
+    rows = retrieval_results(config, "retrieval", seeds=[7, 8])
+    assert rows[0] == ("results/pilot/retrieval/pretrained_paragraph.json", None)
+    assert ("results/pilot/retrieval/intermediate/vitaminc_s7_paragraph.json", "intermediate/vitaminc_s7") in rows
+    assert ("results/pilot/retrieval/target/inter-vitaminc_s8_paragraph.json", "target/inter-vitaminc_s8") in rows
+    assert len(rows) == 1 + 2 * (len(tasks) + len(conditions))
+    assert [r for r in rows if r[1] and r[1].endswith("_s8")] == rows[1 + len(tasks) + len(conditions):]  # seed by seed
+    # the attack step of the pilot attacks pretrained and intermediate encoders only
+    attacked = retrieval_results(config, "retrieval_attack")
+    assert {job.split("/")[0] for _, job in attacked if job} == {"intermediate"}
+    assert len(attacked) == 1 + len(tasks) * len(config["seeds"])
+    assert retrieval_results({**config, "retrieval_granularities": ["paragraph", "article"]}, "retrieval",
+                             seeds=[]) == [("results/pilot/retrieval/pretrained_paragraph.json", None),
+                                           ("results/pilot/retrieval/pretrained_article.json", None)]
+
+
 def test_retrieval_jobs_of_a_config():
     from xrobust.params import retrieval_jobs
 

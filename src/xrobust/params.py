@@ -512,6 +512,31 @@ def config_conditions(config: dict) -> list[str]:
         raise ValueError(f"config {config.get('name')!r}: {e}") from None
 
 
+def grid_conditions(config: dict) -> list[str]:
+    """The condition of each target job of a config: `intermediate` becomes one `inter-<task>`
+    per intermediate task (the names in result paths: results/<grid>/attack/<condition>_s<seed>.json)."""
+    return [c for cond in config_conditions(config)
+            for c in ([f"inter-{t}" for t in config["intermediate_tasks"]] if cond == "intermediate" else [cond])]
+
+
+def retrieval_results(config: dict, step: str, seeds: list[int] | None = None) -> list[tuple[str, str | None]]:
+    """(result path, the training job whose checkpoint it reads) of each retrieval job of `step`:
+    the pretrained encoder once per granularity (job None), then each seed's intermediate
+    encoders ('intermediate/<task>_s<seed>') and target encoders ('target/<condition>_s<seed>'),
+    lowest seed first. `seeds` defaults to the config's."""
+    encoders, granularities = retrieval_jobs(config)
+    chosen, name = encoders[step], config["name"]
+    conditions = grid_conditions(config)
+    stages = {"intermediate": [c[len("inter-"):] for c in conditions if c.startswith("inter-")],
+              "target": conditions}
+    out = [(f"results/{name}/{step}/pretrained_{g}.json", None) for g in granularities if "pretrained" in chosen]
+    for seed in config.get("seeds", []) if seeds is None else seeds:
+        for stage in (s for s in stages if s in chosen):
+            for job in (f"{n}_s{seed}" for n in stages[stage]):
+                out += [(f"results/{name}/{step}/{stage}/{job}_{g}.json", f"{stage}/{job}") for g in granularities]
+    return out
+
+
 def check_config(config: dict) -> None:
     """Validate every key and value of a workflow config before any job runs."""
     conditions = config_conditions(config)
