@@ -43,6 +43,8 @@ def test_pool_is_the_same_items_in_every_language(fixture_data):
         [e.text_a for e in load_examples("multiemo", "de", "test") if e.uid in uids]
     assert attack_pool(task, 5, 40, pool_seed=0).positions == pool.positions  # drawn once: reproducible
     assert any(attack_pool(task, 5, 40, pool_seed=s).positions != pool.positions for s in (1, 2, 3))
+    # nested: a larger draw keeps a smaller one's items, so a grid can grow its items K
+    assert set(attack_pool(task, 3, 40, pool_seed=0).positions) < set(pool.positions)
     assert pool.report["kept"] == 8 and pool.report["original_language"] == "pl"
     assert set(pool.report["fired"]["in_train"]) == set(task.languages)  # counted per language
 
