@@ -37,6 +37,45 @@ def git_commit(cwd: Path | None = None) -> str:
         return fallback
 
 
+# Workflow order of a grid's result files: every step after these two reads a model they made.
+RESULT_STEP_ORDER = {"intermediate": 1, "target": 2}
+CHECKOUT_EPOCH = 946684800  # 2000-01-01 UTC: older than any file made on the machine
+
+
+def order_committed_results(grid_dir: Path) -> int:
+    """Date the committed result files of a grid in workflow order (intermediate, then target,
+    then every step that reads their models), and return how many were re-dated.
+
+    A checkout writes files in no particular order. Snakemake would then take a committed attack
+    result for out of date whenever git happened to write its model's result after it: it would
+    delete the committed file and re-run the attack, which fails without the model's checkpoint
+    (checkpoints are not committed). Files that are committed and unchanged carry no date worth
+    keeping; files made or changed here keep theirs, so Snakemake still re-runs what depends on
+    them. Outside a git checkout (a copied working tree) every result file counts as committed."""
+    grid_dir = Path(grid_dir)
+    if not grid_dir.is_dir():
+        return 0
+    files = {f.relative_to(grid_dir).as_posix() for f in grid_dir.rglob("*.json")}
+    try:
+        def git(*args):
+            out = subprocess.run(["git", *args, "-z", "--", "."], cwd=grid_dir, capture_output=True, text=True,
+                                 timeout=30)
+            if out.returncode != 0:
+                raise OSError(out.stderr)
+            return set(filter(None, out.stdout.split("\0")))
+        committed = git("ls-files") - git("diff", "--name-only", "--relative", "HEAD")
+    except (OSError, subprocess.SubprocessError):
+        committed = files
+    n = 0
+    for rel in sorted(files & committed):
+        t = CHECKOUT_EPOCH + RESULT_STEP_ORDER.get(rel.split("/")[0], len(RESULT_STEP_ORDER) + 1)
+        path = grid_dir / rel
+        if path.stat().st_mtime != t:
+            os.utime(path, (t, t))
+            n += 1
+    return n
+
+
 def package_versions() -> dict[str, str]:
     out = {}
     for name in PACKAGES:
