@@ -1,5 +1,6 @@
 """The GPU run script refuses bad arguments before doing anything, and provenance names the
 commit on a machine that receives the working tree without its .git folder."""
+import os
 import subprocess
 from pathlib import Path
 
@@ -7,6 +8,11 @@ from xrobust.provenance import git_commit
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "gpu_run.sh"
+
+
+def _git(cwd, *args):
+    subprocess.run(["git", "-c", "user.email=a@b", "-c", "user.name=t", *args], cwd=cwd, check=True,
+                   capture_output=True)
 
 
 def run(*args, cwd=ROOT):
@@ -69,25 +75,17 @@ def test_grid_plan_targets_classification_then_the_seeds_retrieval(tmp_path):
 
 
 def test_commit_is_dirty_for_code_changes_not_for_result_files(tmp_path):
-    def git(*args):
-        subprocess.run(["git", "-c", "user.email=a@b", "-c", "user.name=t", *args], cwd=tmp_path, check=True,
-                       capture_output=True)
     (tmp_path / "src").mkdir()
     (tmp_path / "results").mkdir()
     (tmp_path / "src" / "code.py").write_text("x = 1\n")
     (tmp_path / "results" / "r.json").write_text("{}")
-    git("init", "-q")
-    git("add", ".")
-    git("commit", "-qm", "init")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-qm", "init")
     (tmp_path / "results" / "r.json").unlink()  # a result file being made again
     assert not git_commit(tmp_path / "src").endswith("-dirty")
     (tmp_path / "src" / "code.py").write_text("x = 2\n")
     assert git_commit(tmp_path / "src").endswith("-dirty")
-
-
-def _git(cwd, *args):
-    subprocess.run(["git", "-c", "user.email=a@b", "-c", "user.name=t", *args], cwd=cwd, check=True,
-                   capture_output=True)
 
 
 def test_committed_results_are_dated_in_workflow_order(tmp_path):
@@ -104,7 +102,6 @@ def test_committed_results_are_dated_in_workflow_order(tmp_path):
     _git(tmp_path, "commit", "-qm", "results")
     (grid / "attack" / "direct_s0.json").write_text("{}")  # made here, not committed
     (grid / "target" / "inter-a_s0.json").write_text('{"remade": 1}')  # made again here
-    import os
     for name in names + ["attack/direct_s0.json"]:
         os.utime(grid / name, (2e9, 2e9))  # as a checkout leaves them: all "now", in any order
     assert order_committed_results(grid) == 3
@@ -119,7 +116,6 @@ def test_committed_results_are_dated_in_workflow_order(tmp_path):
 def test_a_fresh_checkout_reruns_no_committed_result(tmp_path):
     """Committed results of a grid, written by the checkout with attacks older than their models'
     results, are up to date for Snakemake; a result made again here still re-runs what reads it."""
-    import os
     import sys
 
     import yaml
