@@ -341,3 +341,20 @@ def test_retrieval_jobs_of_a_config():
         check_config({**config, "retrieval_attack": {"n_units": 0}})
     with pytest.raises(ValueError, match=r"unknown key\(s\) \['units'\] for step 'retrieval'"):
         check_config({**config, "retrieval": {"units": 3}})
+
+
+def test_the_powered_grid_is_the_pilot_design_with_more_seeds_and_items():
+    """configs/powered.yaml and its GPU twin differ from the pilot only where the design from the
+    pilot says (seeds, attacked items) and, on the GPU, in run-only settings; so the powered
+    grid answers the pilot's question, and the GPU's files join the CPU's in one grid."""
+    load = lambda name: yaml.safe_load((ROOT / "configs" / f"{name}.yaml").read_text())  # noqa: E731
+    pilot, powered, gpu = load("pilot"), load("powered"), load("gpu")
+    check_config(powered)
+    check_config(gpu)
+    strip = lambda c, keys: {k: v for k, v in c.items() if k not in keys}  # noqa: E731
+    assert strip(powered, {"name", "seeds", "attack"}) == strip(pilot, {"name", "seeds", "attack"})
+    assert strip(powered["attack"], {"n_examples"}) == strip(pilot["attack"], {"n_examples"})
+    assert (powered["name"], powered["attack"]["n_examples"], len(powered["seeds"])) == ("powered", 200, 10)
+    assert strip(gpu, {"seeds", "precision", "attack"}) == strip(powered, {"seeds", "attack"})
+    assert strip(gpu["attack"], {"batch_size"}) == powered["attack"]
+    assert set(gpu["seeds"]) <= set(powered["seeds"])
