@@ -245,3 +245,50 @@ def test_ablation_text_quotes_both_grids_and_the_difference(tmp_path):
     assert "+0.292" in text and "in base on the same seeds" in text and "difference -0.167" in text
     assert "n = 2 seeds, 12 distinct items" in text and "seed values are identical" in text
     assert "has not been run" in analysis.ablation_text(None)
+
+
+def test_progress_table_counts_seeds_per_condition_of_a_growing_grid(tmp_path):
+    root = _grid(tmp_path / "g", seeds=(0, 1, 2))
+    (root / "attack" / "inter-x_s2.json").unlink()  # seed 2's treated model trained, not yet attacked
+    progress = analysis.progress_table(analysis.load_grid(root), planned_seeds=5).set_index("condition")
+    assert progress.loc["direct", ["seeds_trained", "seeds_attacked", "seeds_to_go"]].tolist() == [3, 3, 2]
+    assert progress.loc["inter-x", ["seeds_trained", "seeds_attacked", "seeds_to_go"]].tolist() == [3, 2, 3]
+    assert progress.loc["inter-x", "attacked_seeds"] == "0, 1" and progress.loc["direct", "n_items"] == len(UIDS)
+    values = analysis.progress_values(progress.reset_index(), planned_seeds=5)
+    assert values["progress_seeds_done"] == 2 and values["progress_seeds_planned"] == 5
+    assert values["progress_text"].startswith("2 of 5 planned seeds") and "inter-x 2" in values["progress_text"]
+    with pytest.raises(ValueError, match="planned_seeds"):
+        analysis.progress_table(analysis.load_grid(root), planned_seeds=0)
+
+
+def test_compared_seeds_need_the_control_and_another_condition(tmp_path):
+    root = tmp_path / "g"
+    assert resultfiles.compared_seeds(root) == []  # no folder yet
+    for name in ("direct_s0", "direct_s1", "inter-x_s1", "inter-movie_sentiment_s3", "direct_s12", "multilingual_s12"):
+        resultfiles.write_json(root / "attack" / f"{name}.json", {"complete": True})
+    (root / "attack" / ".inter-x_s0.json.partial").write_text("{}")  # an unfinished attack does not count
+    assert resultfiles.compared_seeds(root) == [1, 12]
+
+
+def test_shared_item_agreement_compares_only_the_cells_both_grids_made(tmp_path):
+    big = analysis.load_grid(_grid(tmp_path / "powered", seeds=(0, 1)))
+    # the "pilot": seed 0 only, half the items, one item's outcome flipped in German
+    small_root = _grid(tmp_path / "pilot", seeds=(0,))
+    for cond in ("direct", "inter-x"):
+        doc = resultfiles.read_json(small_root / "attack" / f"{cond}_s0.json")
+        for row in doc["rows"]:
+            row["records"] = row["records"][:6]
+        doc["pool"]["uids"], doc["config"]["n_examples"] = UIDS[:6], 6
+        if cond == "inter-x":
+            de = next(r for r in doc["rows"] if r["language"] == "de")["records"][0]
+            de["outcome"] = "failed" if de["outcome"] == "success" else "success"
+        resultfiles.write_json(small_root / "attack" / f"{cond}_s0.json", doc)
+    small = analysis.load_grid(small_root)
+    agree = analysis.shared_item_agreement(big, small).set_index("condition")
+    assert agree.loc["inter-x", "n_cells"] == 6 * len(LANGS) and agree.loc["inter-x", "n_seeds"] == 1
+    assert agree.loc["inter-x", "outcome_agreement"] == pytest.approx(1 - 1 / (6 * len(LANGS)))
+    assert agree.loc["direct", "outcome_agreement"] == 1.0 and agree.loc["direct", "n_items"] == 6
+    assert agree.loc["direct", "clean_accuracy_max_abs_diff"] == 0.0
+    values = analysis.agreement_values(agree.reset_index(), "pilot")
+    assert values["compare_n_cells"] == 2 * 6 * len(LANGS) and values["compare_grid"] == "pilot"
+    assert values["compare_outcome_agreement"] == pytest.approx(1 - 1 / (2 * 6 * len(LANGS)))

@@ -178,6 +178,64 @@ def intermediate_check(grid: Grid, margin: float = INTERMEDIATE_MARGIN,
     return out.sort_values(["task", "seed"], ignore_index=True)
 
 
+def progress_table(grid: Grid, planned_seeds: int = MIN_SEEDS) -> pd.DataFrame:
+    """Per condition of a growing grid: the seeds with a trained model and with a finished attack,
+    the distinct attacked items, and the seeds still missing to `planned_seeds` (the design)."""
+    if not (isinstance(planned_seeds, int) and planned_seeds >= 1):
+        raise ValueError(f"planned_seeds={planned_seeds!r}: allowed values are integers >= 1")
+    rows = []
+    for cond in [CONTROL, *grid.treated] if CONTROL in set(grid.clean.condition) else sorted(set(grid.clean.condition)):
+        trained = sorted(int(s) for s in grid.clean.seed[grid.clean.condition == cond].unique())
+        recs = grid.records[grid.records.condition == cond]
+        attacked = sorted(int(s) for s in recs.seed.unique())
+        rows.append({"condition": cond, "seeds_trained": len(trained), "seeds_attacked": len(attacked),
+                     "attacked_seeds": ", ".join(map(str, attacked)), "n_items": int(recs.uid.nunique()),
+                     "seeds_to_go": max(planned_seeds - len(attacked), 0)})
+    return pd.DataFrame(rows)
+
+
+def progress_values(progress: pd.DataFrame, planned_seeds: int = MIN_SEEDS) -> dict:
+    """Values for the book from a `progress_table`: the seeds every condition has been attacked
+    with (the least across conditions), of `planned_seeds`, and the progress as one sentence."""
+    done = int(progress.seeds_attacked.min()) if len(progress) else 0
+    parts = "; ".join(f"{r.condition} {r.seeds_attacked}" for r in progress.itertuples())
+    return {"progress_seeds_done": done, "progress_seeds_planned": planned_seeds,
+            "progress_text": f"{done} of {planned_seeds} planned seeds in every condition "
+                             f"(attacked seeds per condition: {parts or 'none'})"}
+
+
+def shared_item_agreement(grid: Grid, other: Grid) -> pd.DataFrame:
+    """A grid against another grid of the same training design whose attacked pool it contains
+    (the powered grid against its pilot), on what both made: per condition, the (seed, language,
+    recipe, item) cells attacked in both and the share with the same outcome, and the largest
+    difference in clean accuracy of the same (seed, language) model. A re-run check: the same
+    seed trains the same model, so both should agree (up to floating-point order effects); the
+    grids stay separate in every other table."""
+    keys = ["condition", "seed", "language", "recipe", "uid"]
+    recs = grid.records.merge(other.records, on=keys, suffixes=("", "_other"))
+    clean = grid.clean.merge(other.clean, on=["condition", "seed", "language"], suffixes=("", "_other"))
+    rows = []
+    for cond in sorted(set(recs.condition) | set(clean.condition)):
+        r, c = recs[recs.condition == cond], clean[clean.condition == cond]
+        rows.append({"condition": cond, "n_seeds": int(r.seed.nunique()), "n_items": int(r.uid.nunique()),
+                     "n_cells": len(r), "outcome_agreement": float((r.outcome == r.outcome_other).mean())
+                     if len(r) else np.nan,
+                     "clean_accuracy_max_abs_diff": float((c.accuracy - c.accuracy_other).abs().max())
+                     if len(c) else np.nan})
+    return pd.DataFrame(rows)
+
+
+def agreement_values(agreement: pd.DataFrame, other_name: str) -> dict:
+    """Values for the book from a `shared_item_agreement` table (pooled over conditions)."""
+    n = int(agreement.n_cells.sum()) if len(agreement) else 0
+    share = float((agreement.outcome_agreement * agreement.n_cells).sum() / n) if n else float("nan")
+    return {"compare_grid": other_name, "compare_n_cells": n, "compare_outcome_agreement": share,
+            "compare_n_seeds": int(agreement.n_seeds.max()) if n else 0,
+            "compare_n_items": int(agreement.n_items.max()) if n else 0,
+            "compare_clean_max_abs_diff": float(agreement.clean_accuracy_max_abs_diff.max()) if len(agreement)
+            else float("nan")}
+
+
 t_interval = inference.t_interval  # clean-accuracy intervals use the same rule
 
 

@@ -100,3 +100,16 @@ def finished_rows(out: Path, config: dict, key) -> dict:
             if prev.get("config") == config:
                 return {key(r): r for r in prev["rows"]}
     return {}
+
+
+def compared_seeds(grid_dir: Path, control: str = "direct") -> list[int]:
+    """Seeds of a grid folder with a complete attack file of `control` and of at least one other
+    condition: the seeds a paired analysis can use (a grid that is still growing may have none
+    yet, e.g. while only its first seed's control model has been attacked). Read from file names
+    (attack/<condition>_s<seed>.json), so it is cheap enough for a workflow's planning step."""
+    by_seed: dict[int, set[str]] = {}
+    for f in Path(grid_dir, "attack").glob("*_s*.json"):
+        cond, _, seed = f.stem.rpartition("_s")
+        if seed.isdigit():
+            by_seed.setdefault(int(seed), set()).add(cond)
+    return sorted(s for s, conds in by_seed.items() if control in conds and len(conds) > 1)
