@@ -106,7 +106,9 @@ def test_corrupt_checkpoint_and_result_are_detected(tiny_model_dir, fixture_data
     with pytest.raises(CorruptCheckpoint):
         checkpoint_meta(w.parent)
     p = write_json(tmp_path / "r.json", {"x": 1})
-    p.write_text(p.read_text().replace('"x": 1', '"x": 2'))
+    text = p.read_text()
+    assert '"x":1' in text  # the file is compact JSON
+    p.write_text(text.replace('"x":1', '"x":2'))
     with pytest.raises(CorruptResult):
         read_json(p)
     # a corrupt checkpoint is retrained, not loaded

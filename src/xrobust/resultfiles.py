@@ -44,9 +44,11 @@ def _digest(payload) -> str:
 
 
 def write_json(path: Path, payload: dict) -> Path:
-    """Write `payload` plus its checksum atomically."""
+    """Write `payload` plus its checksum atomically. Compact (no indentation): an attack file of
+    200 items in 11 languages is half the size, and the committed results travel with every copy
+    of the working tree (the checksum covers the payload, not the layout)."""
     doc = {"payload": payload, "sha256": _digest(payload)}
-    return atomic_write_text(path, json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False,
+    return atomic_write_text(path, json.dumps(doc, separators=(",", ":"), sort_keys=True, ensure_ascii=False,
                                               default=str) + "\n")
 
 
