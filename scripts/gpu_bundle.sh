@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prepare, on a machine with registry access, everything a GPU machine without it needs to run a
 # grid with scripts/gpu_run.sh: the cp312 wheels it lacks, the offline model files and the
-# prepared data. One tar stream is cut into parts of PART_MIB (default 56) MiB, because at most
-# 64 MiB (working tree included) travel with one command:
+# prepared data. One tar stream is cut into parts of PART_MIB MiB, because at most 64 MiB
+# (working tree included: the committed result files travel too) go with one command; by default
+# a part is what the tree leaves of 62 MiB:
 #   .gpu/parts/pN/bundle-<sha>.tar.NN   one part per call, plus MANIFEST (part count, sha256)
 # Usage: bash scripts/gpu_bundle.sh [CONFIG]   (CONFIG picks the attack lexicons; configs/gpu.yaml)
 # Compression is xz: the GPU machine unpacks with Python's lzma, no zstd binary needed there.
@@ -10,8 +11,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CONFIG=${1:-configs/gpu.yaml}
 PY=${PYTHON:-.venv/bin/python}
-PART_MIB=${PART_MIB:-56}
 G=.gpu
+# the tracked files travel with every call: a part gets what they leave of 62 MiB (2 MiB spare)
+tree=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)
+PART_MIB=${PART_MIB:-$(( 62 - (tree + 1048575) / 1048576 ))}
+if [ "$PART_MIB" -lt 8 ] || [ $(( PART_MIB * 1048576 + tree )) -gt $(( 64 * 1048576 )) ]; then
+  echo "gpu_bundle: PART_MIB=$PART_MIB with a working tree of $((tree / 1048576)) MiB; allowed: 8 or more, and" \
+       "part plus tree at most 64 MiB (make the tree smaller, e.g. fewer tracked result files)" >&2
+  exit 2
+fi
 REQ=scripts/gpu_requirements.txt
 # the GPU machine runs CPython 3.12 on glibc >= 2.35; pip needs each manylinux level named
 PLATFORMS="--platform manylinux_2_35_x86_64 --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform linux_x86_64"
@@ -107,7 +115,6 @@ for chunk in "$G"/parts/tmp/bundle-*.tar.*; do
   printf 'parts %s\nsha256 %s\n' "$n" "$sha" > "$G/parts/p$i/MANIFEST"
 done
 rmdir "$G/parts/tmp"
-tree=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)
 echo "gpu_bundle: $n parts (bundle sha256 ${sha:0:12}); working tree $((tree / 1024)) KiB travels with each"
 for p in "$G"/parts/p*; do
   bytes=$(du -cb "$p" | tail -1 | cut -f1)

@@ -194,15 +194,21 @@ EOF
     fi
     say "grid $name: $((SECONDS - t0)) s"
   fi
-  if [ -n "${OUT:-}" ]; then  # what comes back: results, executed notebooks (not checkpoints), logs
+  if [ -n "${OUT:-}" ]; then
+    # what comes back, as three files at the top of $OUT (a few files, none deep in folders, 16 MiB
+    # each at most): the grid's result files (unfinished attacks' .partial files included, so a
+    # later machine resumes them), its executed notebooks (not checkpoints) and Snakemake's logs
     mkdir -p "$OUT"
-    [ -d "results/$name" ] && mkdir -p "$OUT/results" && cp -r "results/$name" "$OUT/results/"
-    if [ -d "runs/$name" ]; then
-      mkdir -p "$OUT/runs"
-      (cd runs && find "$name" -name '*.ipynb' -print0 | xargs -0 -r cp --parents -t "$OUT/runs")
-    fi
-    [ -d .snakemake/log ] && mkdir -p "$OUT/snakemake_log" && cp .snakemake/log/*.log "$OUT/snakemake_log/" 2>/dev/null || true
-    say "copied results/$name, executed notebooks and logs to \$OUT"
+    [ -d "results/$name" ] && tar -czf "$OUT/results-$name.tar.gz" "results/$name"
+    [ -d "runs/$name" ] && find "runs/$name" -name '*.ipynb' -print0 \
+      | tar -czf "$OUT/notebooks-$name.tar.gz" --null -T -
+    [ -d .snakemake/log ] && tar -czf "$OUT/snakemake-log.tar.gz" .snakemake/log 2>/dev/null || true
+    for f in "$OUT"/*.tar.gz; do
+      [ -f "$f" ] || continue
+      [ "$(stat -c %s "$f")" -le $((16 * 1048576)) ] \
+        || say "WARNING: ${f##*/} is over 16 MiB and will not come back: split the grid's seeds over more calls"
+    done
+    say "packed results/$name, executed notebooks and logs into \$OUT (unpack here: tar -xzf results-$name.tar.gz)"
   fi
   return "$rc"
 }

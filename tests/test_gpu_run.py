@@ -58,7 +58,7 @@ def test_grid_plan_targets_classification_then_the_seeds_retrieval(tmp_path):
     (tmp_path / ".gpu").mkdir()
     out = subprocess.run(["bash", "scripts/gpu_run.sh", "grid", "configs/gpu.yaml"], cwd=tmp_path,
                          env={"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "PYTHON": sys.executable,
-                              "SNAKEMAKE_ARGS": "-n", "HOME": str(tmp_path)},
+                              "SNAKEMAKE_ARGS": "-n", "HOME": str(tmp_path), "OUT": str(tmp_path / "out")},
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     targets = [line.split()[1] for line in (tmp_path / ".gpu" / "targets.txt").read_text().splitlines()
@@ -72,6 +72,11 @@ def test_grid_plan_targets_classification_then_the_seeds_retrieval(tmp_path):
     assert str(done.relative_to(tmp_path)) not in targets
     assert "retrieval_middle/pretrained_paragraph.json" in " ".join(targets)  # missing here, so made
     assert "retrieval_encoder" in out.stdout + out.stderr  # snakemake plans the retrieval jobs
+    # what comes back from the machine: files at the top of $OUT (deeper ones do not come back)
+    import tarfile
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"results-{cfg['name']}.tar.gz"]
+    with tarfile.open(tmp_path / "out" / f"results-{cfg['name']}.tar.gz") as tar:
+        assert str(done.relative_to(tmp_path)) in tar.getnames()
 
 
 def test_commit_is_dirty_for_code_changes_not_for_result_files(tmp_path):
