@@ -292,3 +292,17 @@ def test_shared_item_agreement_compares_only_the_cells_both_grids_made(tmp_path)
     values = analysis.agreement_values(agree.reset_index(), "pilot")
     assert values["compare_n_cells"] == 2 * 6 * len(LANGS) and values["compare_grid"] == "pilot"
     assert values["compare_outcome_agreement"] == pytest.approx(1 - 1 / (2 * 6 * len(LANGS)))
+
+
+def test_analysis_notebook_refuses_an_unknown_role_before_reading_the_grid(tmp_path):
+    from pathlib import Path
+
+    import papermill
+    root = Path(__file__).resolve().parents[1]
+    message = "invalid 'role': 'final'; allowed values: answer, powered, demo"
+    with pytest.raises(papermill.PapermillExecutionError, match=message):
+        papermill.execute_notebook(str(root / "notebooks" / "04_analysis.ipynb"), str(tmp_path / "out.ipynb"),
+                                   parameters={"role": "final", "grid_dir": str(tmp_path / "missing"),
+                                               "figures_dir": str(tmp_path / "figures")},
+                                   cwd=str(root), progress_bar=False)
+    assert not (tmp_path / "figures").exists()  # nothing made
