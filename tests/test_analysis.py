@@ -32,7 +32,7 @@ def _attack(cond, seed, success, uids=UIDS, pool_seed=0):
     for lang in LANGS:
         n_success = round(success[lang] * len(uids))
         recs = [{"uid": u, "label": 0, "outcome": "success" if i < n_success else "failed"} for i, u in enumerate(uids)]
-        rows.append({"language": lang, "recipe": "char", "clean_accuracy": 1.0,
+        rows.append({"language": lang, "recipe": "char", "clean_accuracy": 1.0, "seconds": 30.0,
                      "attacked_accuracy": 1 - n_success / len(uids), "records": recs})
     return {"config": cfg, "rows": rows, "complete": True, "pool": {"uids": list(uids)}, "not_applicable": []}
 
@@ -255,7 +255,9 @@ def test_progress_table_counts_seeds_per_condition_of_a_growing_grid(tmp_path):
     assert progress.loc["inter-x", ["seeds_trained", "seeds_attacked", "seeds_to_go"]].tolist() == [3, 2, 3]
     assert progress.loc["inter-x", "attacked_seeds"] == "0, 1" and progress.loc["direct", "n_items"] == len(UIDS)
     values = analysis.progress_values(progress.reset_index(), planned_seeds=5)
+    assert progress.attack_minutes.tolist() == [len(LANGS) * 0.5] * 2  # 30 s a language, per seed
     assert values["progress_seeds_done"] == 2 and values["progress_seeds_planned"] == 5
+    assert values["progress_attack_minutes_max"] == len(LANGS) * 0.5
     assert values["progress_text"].startswith("2 of 5 planned seeds") and "inter-x 2" in values["progress_text"]
     with pytest.raises(ValueError, match="planned_seeds"):
         analysis.progress_table(analysis.load_grid(root), planned_seeds=0)
@@ -292,6 +294,7 @@ def test_shared_item_agreement_compares_only_the_cells_both_grids_made(tmp_path)
     values = analysis.agreement_values(agree.reset_index(), "pilot")
     assert values["compare_n_cells"] == 2 * 6 * len(LANGS) and values["compare_grid"] == "pilot"
     assert values["compare_outcome_agreement"] == pytest.approx(1 - 1 / (2 * 6 * len(LANGS)))
+    assert values["compare_clean_text"] == "are identical in every language"
 
 
 def test_analysis_notebook_refuses_an_unknown_role_before_reading_the_grid(tmp_path):

@@ -180,7 +180,8 @@ def intermediate_check(grid: Grid, margin: float = INTERMEDIATE_MARGIN,
 
 def progress_table(grid: Grid, planned_seeds: int = MIN_SEEDS) -> pd.DataFrame:
     """Per condition of a growing grid: the seeds with a trained model and with a finished attack,
-    the distinct attacked items, and the seeds still missing to `planned_seeds` (the design)."""
+    the distinct attacked items, the seeds still missing to `planned_seeds` (the design), and the
+    minutes one seed's attack took (mean over seeds, as recorded in the result files)."""
     if not (isinstance(planned_seeds, int) and planned_seeds >= 1):
         raise ValueError(f"planned_seeds={planned_seeds!r}: allowed values are integers >= 1")
     rows = []
@@ -188,9 +189,11 @@ def progress_table(grid: Grid, planned_seeds: int = MIN_SEEDS) -> pd.DataFrame:
         trained = sorted(int(s) for s in grid.clean.seed[grid.clean.condition == cond].unique())
         recs = grid.records[grid.records.condition == cond]
         attacked = sorted(int(s) for s in recs.seed.unique())
+        runs = grid.attacks[grid.attacks.condition == cond]
+        minutes = runs.groupby("seed").seconds.sum().mean() / 60 if "seconds" in runs and len(runs) else np.nan
         rows.append({"condition": cond, "seeds_trained": len(trained), "seeds_attacked": len(attacked),
                      "attacked_seeds": ", ".join(map(str, attacked)), "n_items": int(recs.uid.nunique()),
-                     "seeds_to_go": max(planned_seeds - len(attacked), 0)})
+                     "seeds_to_go": max(planned_seeds - len(attacked), 0), "attack_minutes": float(minutes)})
     return pd.DataFrame(rows)
 
 
@@ -200,6 +203,8 @@ def progress_values(progress: pd.DataFrame, planned_seeds: int = MIN_SEEDS) -> d
     done = int(progress.seeds_attacked.min()) if len(progress) else 0
     parts = "; ".join(f"{r.condition} {r.seeds_attacked}" for r in progress.itertuples())
     return {"progress_seeds_done": done, "progress_seeds_planned": planned_seeds,
+            "progress_attack_minutes_min": float(progress.attack_minutes.min()),
+            "progress_attack_minutes_max": float(progress.attack_minutes.max()),
             "progress_text": f"{done} of {planned_seeds} planned seeds in every condition "
                              f"(attacked seeds per condition: {parts or 'none'})"}
 
@@ -229,11 +234,13 @@ def agreement_values(agreement: pd.DataFrame, other_name: str) -> dict:
     """Values for the book from a `shared_item_agreement` table (pooled over conditions)."""
     n = int(agreement.n_cells.sum()) if len(agreement) else 0
     share = float((agreement.outcome_agreement * agreement.n_cells).sum() / n) if n else float("nan")
+    diff = float(agreement.clean_accuracy_max_abs_diff.max()) if len(agreement) else float("nan")
     return {"compare_grid": other_name, "compare_n_cells": n, "compare_outcome_agreement": share,
             "compare_n_seeds": int(agreement.n_seeds.max()) if n else 0,
             "compare_n_items": int(agreement.n_items.max()) if n else 0,
-            "compare_clean_max_abs_diff": float(agreement.clean_accuracy_max_abs_diff.max()) if len(agreement)
-            else float("nan")}
+            "compare_clean_max_abs_diff": diff, "compare_clean_text": (
+                "are identical in every language" if diff == 0 else f"differ by at most {diff:.3f}"
+                if np.isfinite(diff) else "were not both made")}
 
 
 t_interval = inference.t_interval  # clean-accuracy intervals use the same rule
