@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Grow a grid one training seed at a time (all of a seed's jobs before the next seed starts), so
-# each seed's small result files can be committed as soon as they exist. Killed runs resume.
+# Grow a grid one training seed at a time, and within a seed one condition at a time (its models,
+# then its attack; the seed's retrieval jobs last), so each condition's small result files can be
+# committed as soon as they exist and a stopped run leaves whole conditions. Killed runs resume.
 #   bash scripts/run_by_seed.sh configs/pilot.yaml [seed ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,9 +12,18 @@ SEEDS=("$@")
 if [ ${#SEEDS[@]} -eq 0 ]; then
   mapfile -t SEEDS < <(python -c 'import sys, yaml; print(*yaml.safe_load(open(sys.argv[1]))["seeds"], sep="\n")' "$CONFIG")
 fi
-SM=(snakemake -s workflow/Snakefile --configfile "$CONFIG")
-pgrep -f "snakemake -s workflow/Snakefile" >/dev/null || "${SM[@]}" --unlock >/dev/null 2>&1 || true
+read -r GRID < <(python -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["name"])' "$CONFIG")
+mapfile -t CONDS < <(PYTHONPATH=src python -c 'import sys, yaml; from xrobust.params import grid_conditions
+print(*grid_conditions(yaml.safe_load(open(sys.argv[1]))), sep="\n")' "$CONFIG")
+SM=(snakemake -s workflow/Snakefile --configfile "$CONFIG" --cores "${CORES:-all}" --keep-going --rerun-incomplete)
+pgrep -f "snakemake -s workflow/Snakefile" >/dev/null || snakemake -s workflow/Snakefile --configfile "$CONFIG" --unlock >/dev/null 2>&1 || true
 for seed in "${SEEDS[@]}"; do
-  echo "== seed $seed ($(date -u +%H:%M:%S))"
-  "${SM[@]}" --cores "${CORES:-all}" --keep-going --rerun-incomplete --config "seeds=[$seed]" ${SNAKEMAKE_ARGS:-}
+  for cond in "${CONDS[@]}"; do
+    echo "== seed $seed, $cond ($(date -u +%H:%M:%S))"
+    # shellcheck disable=SC2086
+    "${SM[@]}" ${SNAKEMAKE_ARGS:-} "results/$GRID/attack/${cond}_s$seed.json" --config "seeds=[$seed]"
+  done
+  echo "== seed $seed, the rest of its jobs ($(date -u +%H:%M:%S))"
+  # shellcheck disable=SC2086
+  "${SM[@]}" ${SNAKEMAKE_ARGS:-} --config "seeds=[$seed]"
 done

@@ -1,0 +1,34 @@
+"""scripts/run_by_seed.sh plans a seed one condition at a time (models, then attack), then the rest."""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_seed_is_planned_condition_by_condition(tmp_path):
+    import yaml
+
+    from xrobust.params import grid_conditions
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    (repo / "scripts" / "run_by_seed.sh").write_bytes((ROOT / "scripts" / "run_by_seed.sh").read_bytes())
+    for part in ("src", "workflow", "notebooks", "configs", "book", "_config.yml", "_toc.yml"):
+        (repo / part).symlink_to(ROOT / part)
+    out = subprocess.run(["bash", "scripts/run_by_seed.sh", "configs/powered.yaml", "7"], cwd=repo,
+                         env={**os.environ, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+                              "SNAKEMAKE_ARGS": "-n --nolock", "HOME": str(tmp_path)},
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = out.stdout + out.stderr
+    conditions = grid_conditions(yaml.safe_load((ROOT / "configs" / "powered.yaml").read_text()))
+    steps = re.findall(r"^== seed 7, (.+?) \(", text, flags=re.M)
+    assert steps == [*conditions, "the rest of its jobs"]  # every condition, then the seed's remaining (retrieval) jobs
+    # each condition's step plans its own attack and no other condition's
+    blocks = re.split(r"^== seed 7, ", text, flags=re.M)[1:]
+    for cond, block in zip(conditions, blocks[:-1], strict=True):
+        attacks = set(re.findall(r"results/powered/attack/(\S+?)_s7\.json", block))
+        assert attacks == {cond}, (cond, attacks)
+    assert "retrieval" in blocks[-1] and not (repo / "results").exists()  # a dry run makes nothing
