@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 [ -d .venv/bin ] && export PATH="$PWD/.venv/bin:$PATH"
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$CHROMIUM" ]; then echo "build_pdf: chromium not found (Debian package 'chromium')" >&2; exit 1; fi
-jupyter-book build . --builder singlehtml -W -n --keep-going "$@"
+jupyter-book build . --builder singlehtml --all -W -n --keep-going "$@"  # --all: see the Snakefile's rule book
 # the one page is written to book/index.html (or book/pending.html: the root document), but its links to
 # _static/ and _images/ are relative to the output root: print a copy placed at the root
 page=_build/singlehtml/paper.html
