@@ -150,9 +150,9 @@ def stale(job):  # result file present, checkpoint absent ("<step>/<name>_s<seed
 
 for seed in cfg["seeds"]:
     for cond in grid_conditions(cfg):
-        if Path(f"results/{name}/attack/{cond}_s{seed}.json").is_file():
+        if Path(f"results/{name}/attack/{cond}_s{seed}.json.gz").is_file():
             continue
-        print(f"target results/{name}/attack/{cond}_s{seed}.json")
+        print(f"target results/{name}/attack/{cond}_s{seed}.json.gz")
         target_ready = Path(f"runs/{name}/target/{cond}_s{seed}/checkpoint").is_dir()
         if stale(f"target/{cond}_s{seed}"):
             print(f"force results/{name}/target/{cond}_s{seed}.json")

@@ -21,7 +21,7 @@ for seed in "${SEEDS[@]}"; do
   for cond in "${CONDS[@]}"; do
     echo "== seed $seed, $cond ($(date -u +%H:%M:%S))"
     # shellcheck disable=SC2086
-    "${SM[@]}" ${SNAKEMAKE_ARGS:-} "results/$GRID/attack/${cond}_s$seed.json" --config "seeds=[$seed]"
+    "${SM[@]}" ${SNAKEMAKE_ARGS:-} "results/$GRID/attack/${cond}_s$seed.json.gz" --config "seeds=[$seed]"
   done
   echo "== seed $seed, the rest of its jobs ($(date -u +%H:%M:%S))"
   # shellcheck disable=SC2086

@@ -45,7 +45,7 @@ def _grid(root, seeds=(0, 1, 2), effect=0.25, **overrides):
             succ = {lang: 0.25 + (add if lang != "en" else 0.0) for lang in LANGS}
             acc = {lang: 0.7 + (0.05 if cond == "inter-x" else 0.0) + 0.01 * seed for lang in LANGS}
             resultfiles.write_json(root / "target" / f"{cond}_s{seed}.json", _target(cond, seed, acc, **overrides))
-            resultfiles.write_json(root / "attack" / f"{cond}_s{seed}.json", _attack(cond, seed, succ))
+            resultfiles.write_json(root / "attack" / f"{cond}_s{seed}.json.gz", _attack(cond, seed, succ))
     return root
 
 
@@ -88,7 +88,7 @@ def test_refuses_to_pool_different_designs(tmp_path):
         analysis.load_grid(root)
     root = _grid(tmp_path / "h", seeds=(0, 1))
     other_pool = _attack("direct", 2, dict.fromkeys(LANGS, 0.5), uids=UIDS[1:] + ["v"])
-    resultfiles.write_json(root / "attack" / "direct_s2.json", other_pool)
+    resultfiles.write_json(root / "attack" / "direct_s2.json.gz", other_pool)
     with pytest.raises(ValueError, match="pool_uids"):
         analysis.load_grid(root)
 
@@ -98,7 +98,7 @@ def test_refuses_missing_grid_partial_and_corrupt_files(tmp_path):
         analysis.load_grid(tmp_path / "nothing")
     root = _grid(tmp_path / "g", seeds=(0, 1))
     partial = {**_attack("direct", 1, dict.fromkeys(LANGS, 0.5)), "complete": False}
-    resultfiles.write_json(root / "attack" / "direct_s1.json", partial)
+    resultfiles.write_json(root / "attack" / "direct_s1.json.gz", partial)
     with pytest.raises(ValueError, match="unfinished"):
         analysis.load_grid(root)
     path = _grid(tmp_path / "c", seeds=(0, 1)) / "target" / "direct_s0.json"
@@ -249,7 +249,7 @@ def test_ablation_text_quotes_both_grids_and_the_difference(tmp_path):
 
 def test_progress_table_counts_seeds_per_condition_of_a_growing_grid(tmp_path):
     root = _grid(tmp_path / "g", seeds=(0, 1, 2))
-    (root / "attack" / "inter-x_s2.json").unlink()  # seed 2's treated model trained, not yet attacked
+    (root / "attack" / "inter-x_s2.json.gz").unlink()  # seed 2's treated model trained, not yet attacked
     progress = analysis.progress_table(analysis.load_grid(root), planned_seeds=5).set_index("condition")
     assert progress.loc["direct", ["seeds_trained", "seeds_attacked", "seeds_to_go"]].tolist() == [3, 3, 2]
     assert progress.loc["inter-x", ["seeds_trained", "seeds_attacked", "seeds_to_go"]].tolist() == [3, 2, 3]
@@ -267,8 +267,8 @@ def test_compared_seeds_need_the_control_and_another_condition(tmp_path):
     root = tmp_path / "g"
     assert resultfiles.compared_seeds(root) == []  # no folder yet
     for name in ("direct_s0", "direct_s1", "inter-x_s1", "inter-movie_sentiment_s3", "direct_s12", "multilingual_s12"):
-        resultfiles.write_json(root / "attack" / f"{name}.json", {"complete": True})
-    (root / "attack" / ".inter-x_s0.json.partial").write_text("{}")  # an unfinished attack does not count
+        resultfiles.write_json(root / "attack" / f"{name}.json.gz", {"complete": True})
+    (root / "attack" / ".inter-x_s0.json.gz.partial").write_text("{}")  # an unfinished attack does not count
     assert resultfiles.compared_seeds(root) == [1, 12]
 
 
@@ -277,14 +277,14 @@ def test_shared_item_agreement_compares_only_the_cells_both_grids_made(tmp_path)
     # the "pilot": seed 0 only, half the items, one item's outcome flipped in German
     small_root = _grid(tmp_path / "pilot", seeds=(0,))
     for cond in ("direct", "inter-x"):
-        doc = resultfiles.read_json(small_root / "attack" / f"{cond}_s0.json")
+        doc = resultfiles.read_json(small_root / "attack" / f"{cond}_s0.json.gz")
         for row in doc["rows"]:
             row["records"] = row["records"][:6]
         doc["pool"]["uids"], doc["config"]["n_examples"] = UIDS[:6], 6
         if cond == "inter-x":
             de = next(r for r in doc["rows"] if r["language"] == "de")["records"][0]
             de["outcome"] = "failed" if de["outcome"] == "success" else "success"
-        resultfiles.write_json(small_root / "attack" / f"{cond}_s0.json", doc)
+        resultfiles.write_json(small_root / "attack" / f"{cond}_s0.json.gz", doc)
     small = analysis.load_grid(small_root)
     agree = analysis.shared_item_agreement(big, small).set_index("condition")
     assert agree.loc["inter-x", "n_cells"] == 6 * len(LANGS) and agree.loc["inter-x", "n_seeds"] == 1

@@ -137,8 +137,10 @@ def test_attack_runs_with_network_disabled(target_ckpt, tmp_path):
 def test_fixed_pool_with_english_as_reference(target_ckpt, tiny_model_dir, tmp_path):
     """Same items in every language, recipe and training seed; code-switching skips English, on record."""
     kw = dict(n_examples=3, device="cpu", progress=False)
-    res = experiment.run_attack(target_ckpt, str(tmp_path / "p.json"), languages=["en", "de"],
+    res = experiment.run_attack(target_ckpt, str(tmp_path / "p.json.gz"), languages=["en", "de"],
                                 recipes=["char", "codeswitch"], **kw)
+    assert (tmp_path / "p.json.gz").read_bytes()[:2] == b"\x1f\x8b"  # the grid's form: gzip-compressed
+    assert read_json(tmp_path / "p.json.gz")["pool"]["uids"] == res["pool"]["uids"]
     assert [(r["language"], r["recipe"]) for r in res["rows"]] == [("en", "char"), ("de", "char"), ("de", "codeswitch")]
     assert [(x["language"], x["recipe"]) for x in res["not_applicable"]] == [("en", "codeswitch")]
     uids = res["pool"]["uids"]

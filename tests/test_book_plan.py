@@ -27,13 +27,13 @@ def test_a_growing_grid_gets_its_page_once_a_seed_compares_two_conditions(tmp_pa
 
     for step in ("target", "attack"):
         for cond in ("direct", "inter-a"):
-            result(f"results/pilot/{step}/{cond}_s0.json")
+            result(f"results/pilot/{step}/{cond}_s0.json" + (".gz" if step == "attack" else ""))
     result("results/powered/target/direct_s0.json")
-    result("results/powered/attack/direct_s0.json")  # the control alone: nothing to compare yet
+    result("results/powered/attack/direct_s0.json.gz")  # the control alone: nothing to compare yet
     first = _plan(repo, tmp_path)
     assert "analysis_pilot.ipynb" in first and "analysis_powered.ipynb" not in first
     result("results/powered/target/inter-a_s0.json")
-    result("results/powered/attack/inter-a_s0.json")
+    result("results/powered/attack/inter-a_s0.json.gz")
     second = _plan(repo, tmp_path)
     command = next(line for line in second.splitlines() if "papermill" in line and "analysis_powered.ipynb" in line)
     assert "role: powered" in command and "compare_dir: results/pilot" in command

@@ -97,7 +97,7 @@ def test_committed_results_are_dated_in_workflow_order(tmp_path):
     from xrobust.provenance import CHECKOUT_EPOCH, order_committed_results
 
     grid = tmp_path / "results" / "g"
-    names = ["intermediate/a_s0.json", "target/inter-a_s0.json", "attack/inter-a_s0.json",
+    names = ["intermediate/a_s0.json", "target/inter-a_s0.json", "attack/inter-a_s0.json.gz",
              "retrieval/intermediate/a_s0_paragraph.json"]
     for name in names:
         (grid / name).parent.mkdir(parents=True, exist_ok=True)
@@ -105,15 +105,16 @@ def test_committed_results_are_dated_in_workflow_order(tmp_path):
     _git(tmp_path, "init", "-q")
     _git(tmp_path, "add", ".")
     _git(tmp_path, "commit", "-qm", "results")
-    (grid / "attack" / "direct_s0.json").write_text("{}")  # made here, not committed
+    (grid / "attack" / "direct_s0.json.gz").write_text("{}")  # made here, not committed
     (grid / "target" / "inter-a_s0.json").write_text('{"remade": 1}')  # made again here
-    for name in names + ["attack/direct_s0.json"]:
+    for name in names + ["attack/direct_s0.json.gz"]:
         os.utime(grid / name, (2e9, 2e9))  # as a checkout leaves them: all "now", in any order
     assert order_committed_results(grid) == 3
-    mtime = {name: (grid / name).stat().st_mtime for name in names + ["attack/direct_s0.json"]}
+    mtime = {name: (grid / name).stat().st_mtime for name in names + ["attack/direct_s0.json.gz"]}
     assert mtime["intermediate/a_s0.json"] == CHECKOUT_EPOCH + 1
-    assert mtime["attack/inter-a_s0.json"] == mtime["retrieval/intermediate/a_s0_paragraph.json"] == CHECKOUT_EPOCH + 3
-    assert mtime["target/inter-a_s0.json"] == mtime["attack/direct_s0.json"] == 2e9  # changed or new: kept
+    assert mtime["attack/inter-a_s0.json.gz"] == CHECKOUT_EPOCH + 3
+    assert mtime["retrieval/intermediate/a_s0_paragraph.json"] == CHECKOUT_EPOCH + 3
+    assert mtime["target/inter-a_s0.json"] == mtime["attack/direct_s0.json.gz"] == 2e9  # changed or new: kept
     assert order_committed_results(grid) == 0  # already in order
     assert order_committed_results(tmp_path / "missing") == 0
 
@@ -135,7 +136,8 @@ def test_a_fresh_checkout_reruns_no_committed_result(tmp_path):
     (repo / "configs" / "fresh.yaml").write_text(yaml.safe_dump(cfg))
     conditions = grid_conditions(cfg)
     paths = [f"results/fresh/intermediate/{t}_s0.json" for t in cfg["intermediate_tasks"]]
-    paths += [f"results/fresh/{step}/{c}_s0.json" for step in ("target", "attack") for c in conditions]
+    paths += [f"results/fresh/target/{c}_s0.json" for c in conditions]
+    paths += [f"results/fresh/attack/{c}_s0.json.gz" for c in conditions]
     paths += [p for step in RETRIEVAL_STEPS for p, _ in retrieval_results(cfg, step)]
     for i, path in enumerate(paths):
         (repo / path).parent.mkdir(parents=True, exist_ok=True)
@@ -156,6 +158,6 @@ def test_a_fresh_checkout_reruns_no_committed_result(tmp_path):
     assert "Nothing to be done" in first and "dated in workflow order" in first
     (repo / "results/fresh/target/direct_s0.json").write_text('{"remade": 1}')  # made again here
     made = {line.split()[1].rstrip(",") for line in plan().splitlines() if line.strip().startswith("output:")}
-    assert "results/fresh/attack/direct_s0.json" in made  # reads the model made again
+    assert "results/fresh/attack/direct_s0.json.gz" in made  # reads the model made again
     assert "results/fresh/retrieval/target/direct_s0_paragraph.json" in made
-    assert "results/fresh/attack/multilingual_s0.json" not in made and len(made) == 2
+    assert "results/fresh/attack/multilingual_s0.json.gz" not in made and len(made) == 2

@@ -29,6 +29,6 @@ def test_a_seed_is_planned_condition_by_condition(tmp_path):
     # each condition's step plans its own attack and no other condition's
     blocks = re.split(r"^== seed 7, ", text, flags=re.M)[1:]
     for cond, block in zip(conditions, blocks[:-1], strict=True):
-        attacks = set(re.findall(r"results/powered/attack/(\S+?)_s7\.json", block))
+        attacks = set(re.findall(r"results/powered/attack/(\S+?)_s7\.json\.gz", block))
         assert attacks == {cond}, (cond, attacks)
     assert "retrieval" in blocks[-1] and not (repo / "results").exists()  # a dry run makes nothing

@@ -62,19 +62,20 @@ class Grid:
 # ---------------------------------------------------------------- loading
 
 def load_grid(grid_dir) -> Grid:
-    """Read results/<grid>/{target,attack,intermediate}/*.json (checksums verified by `resultfiles.read_json`).
+    """Read results/<grid>/{target,intermediate}/*.json and attack/*.json.gz (checksums verified by
+    `resultfiles.read_json`).
 
     Refuses (ValueError) a folder without result files, a partial attack file, and files whose
     configurations differ in design (training size, steps, epochs, model, attacked pool, ...):
     only the seed and the condition may vary within a grid.
     """
     path = Path(grid_dir)
-    target_files = sorted((path / "target").glob("*.json"))
-    attack_files = sorted((path / "attack").glob("*.json"))
+    target_files = resultfiles.result_files(path / "target")
+    attack_files = resultfiles.result_files(path / "attack")
     if not path.is_dir() or not target_files or not attack_files:
         raise ValueError(f"grid_dir={str(grid_dir)!r}: allowed values are one grid folder results/<grid> with "
                          "result files under target/ and attack/ (grids are never pooled)")
-    files = target_files + attack_files + sorted((path / "intermediate").glob("*.json"))
+    files = target_files + attack_files + resultfiles.result_files(path / "intermediate")
     docs = {f: resultfiles.read_json(f) for f in files}
     partial = [str(f) for f in attack_files if not docs[f].get("complete", False)]
     if partial:

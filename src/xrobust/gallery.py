@@ -27,7 +27,7 @@ def load_pairs(paths) -> list[dict]:
     """One dict per attacked record of every attack result file under `paths` (files or
     folders). Files are read with their checksum checked (`resultfiles.read_json`)."""
     out = []
-    for path in _json_files(paths):
+    for path in resultfiles.result_files(paths):
         doc = resultfiles.read_json(path)
         if doc.get("config", {}).get("step") != "attack":
             continue
@@ -234,11 +234,3 @@ def _name(names: tuple[str, ...], label) -> str | None:
     if label is None:
         return None
     return names[label] if isinstance(label, int) and 0 <= label < len(names) else str(label)
-
-
-def _json_files(paths) -> list[Path]:
-    out = []
-    for p in [paths] if isinstance(paths, (str, Path)) else paths:
-        p = Path(p)
-        out += sorted(p.rglob("*.json")) if p.is_dir() else [p] if p.is_file() else []
-    return out

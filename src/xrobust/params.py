@@ -361,7 +361,8 @@ class AttackParams(Params):
 
     checkpoint: str = param("runs/scratch/target/checkpoint", "Target checkpoint folder (from step 2).")
     out_path: str = param("runs/scratch/attack.json",
-                          "Result JSON (resumed if it holds a partial run of the same configuration).",
+                          "Result JSON, gzip-compressed when it ends in .json.gz (resumed if it holds a partial "
+                          "run of the same configuration).",
                           affects_result=False)
     languages: list[str] = param(["en", "de", "es", "fr", "ru", "zh"],
                                  "Languages to attack (languages of the checkpoint's task; English is the reference).")
@@ -382,6 +383,8 @@ class AttackParams(Params):
     progress: bool = _progress()
 
     def check_together(self) -> None:
+        if not self.out_path.endswith((".json", ".json.gz")):
+            raise ValueError(f"invalid 'out_path': {self.out_path!r}; expected a .json or .json.gz file")
         check_model("similarity_model", self.similarity_model)
 
     def check_task(self, task) -> None:
@@ -514,7 +517,7 @@ def config_conditions(config: dict) -> list[str]:
 
 def grid_conditions(config: dict) -> list[str]:
     """The condition of each target job of a config: `intermediate` becomes one `inter-<task>`
-    per intermediate task (the names in result paths: results/<grid>/attack/<condition>_s<seed>.json)."""
+    per intermediate task (the names in result paths: results/<grid>/attack/<condition>_s<seed>.json.gz)."""
     return [c for cond in config_conditions(config)
             for c in ([f"inter-{t}" for t in config["intermediate_tasks"]] if cond == "intermediate" else [cond])]
 

@@ -9,6 +9,8 @@ import platform
 import subprocess
 from pathlib import Path
 
+from . import resultfiles
+
 PACKAGES = ("xrobust", "torch", "transformers", "datasets", "textattack", "tokenizers", "numpy")
 
 
@@ -55,7 +57,7 @@ def order_committed_results(grid_dir: Path) -> int:
     grid_dir = Path(grid_dir)
     if not grid_dir.is_dir():
         return 0
-    files = {f.relative_to(grid_dir).as_posix() for f in grid_dir.rglob("*.json")}
+    files = {f.relative_to(grid_dir).as_posix() for f in resultfiles.result_files(grid_dir)}
     try:
         def git(*args):
             out = subprocess.run(["git", *args, "-z", "--", "."], cwd=grid_dir, capture_output=True, text=True,

@@ -3,18 +3,47 @@
 A result is written to a temporary file in the same folder and renamed into place, so a
 reader sees either the old file or the complete new one. Each JSON result embeds a SHA-256
 of its payload; `read_json` refuses a file whose checksum does not match (truncated or edited).
+A result path ending in `.json.gz` is written gzip-compressed (attack files: their per-item
+records and texts are most of the committed tree, and gzip makes them five times smaller);
+`read_json` reads both forms, and `result_files` lists both.
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
 
+RESULT_SUFFIXES = (".json", ".json.gz")
+_GZIP_MAGIC = b"\x1f\x8b"
+
 
 class CorruptResult(ValueError):
     pass
+
+
+def result_stem(path) -> str:
+    """The name of a result file without its suffix: `direct_s0` for attack/direct_s0.json.gz."""
+    name = Path(path).name
+    for suffix in sorted(RESULT_SUFFIXES, key=len, reverse=True):
+        if name.endswith(suffix):
+            return name[:-len(suffix)]
+    return Path(path).stem
+
+
+def result_files(paths, pattern: str = "*") -> list[Path]:
+    """The result files (.json, .json.gz) among `paths`: files as given, folders searched
+    recursively, each folder's files sorted by path."""
+    out = []
+    for p in [paths] if isinstance(paths, (str, Path)) else paths:
+        p = Path(p)
+        if p.is_dir():
+            out += sorted({f for suffix in RESULT_SUFFIXES for f in p.rglob(pattern + suffix)})
+        elif p.is_file():
+            out.append(p)
+    return out
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
@@ -48,15 +77,22 @@ def write_json(path: Path, payload: dict) -> Path:
     200 items in 11 languages is half the size, and the committed results travel with every copy
     of the working tree (the checksum covers the payload, not the layout)."""
     doc = {"payload": payload, "sha256": _digest(payload)}
-    return atomic_write_text(path, json.dumps(doc, separators=(",", ":"), sort_keys=True, ensure_ascii=False,
-                                              default=str) + "\n")
+    data = (json.dumps(doc, separators=(",", ":"), sort_keys=True, ensure_ascii=False, default=str) + "\n").encode()
+    if str(path).endswith(".gz"):
+        data = gzip.compress(data, compresslevel=9, mtime=0)  # mtime 0: same payload, same bytes
+    return atomic_write_bytes(path, data)
 
 
 def read_json(path: Path) -> dict:
     """Read a file written by `write_json`; raise `CorruptResult` if it is incomplete or altered."""
     path = Path(path)
+    raw = path.read_bytes()
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        if raw[:2] == _GZIP_MAGIC:
+            raw = gzip.decompress(raw)
+        doc = json.loads(raw.decode("utf-8"))
+    except (OSError, EOFError) as e:  # a truncated or damaged gzip stream
+        raise CorruptResult(f"{path}: not a complete gzip file ({e})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CorruptResult(f"{path}: not valid JSON ({e})") from None
     if not isinstance(doc, dict) or "payload" not in doc or "sha256" not in doc:
@@ -108,10 +144,10 @@ def compared_seeds(grid_dir: Path, control: str = "direct") -> list[int]:
     """Seeds of a grid folder with a complete attack file of `control` and of at least one other
     condition: the seeds a paired analysis can use (a grid that is still growing may have none
     yet, e.g. while only its first seed's control model has been attacked). Read from file names
-    (attack/<condition>_s<seed>.json), so it is cheap enough for a workflow's planning step."""
+    (attack/<condition>_s<seed>.json.gz), so it is cheap enough for a workflow's planning step."""
     by_seed: dict[int, set[str]] = {}
-    for f in Path(grid_dir, "attack").glob("*_s*.json"):
-        cond, _, seed = f.stem.rpartition("_s")
+    for f in result_files(Path(grid_dir, "attack"), "*_s*"):
+        cond, _, seed = result_stem(f).rpartition("_s")
         if seed.isdigit():
             by_seed.setdefault(int(seed), set()).add(cond)
     return sorted(s for s, conds in by_seed.items() if control in conds and len(conds) > 1)

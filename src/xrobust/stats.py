@@ -23,7 +23,7 @@ def condition_label(info: dict, run_dir: str = "") -> str:
 def load_clean(paths) -> pd.DataFrame:
     """Per-language clean accuracy of every target run found under `paths`."""
     rows = []
-    for path in _files(paths):
+    for path in resultfiles.result_files(paths):
         doc = resultfiles.read_json(path)
         runs = doc.get("runs", [doc])
         for run in runs:
@@ -41,13 +41,13 @@ def load_clean(paths) -> pd.DataFrame:
 def load_attacks(paths) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(summary rows per condition/seed/language/recipe, per-example records)."""
     rows, recs = [], []
-    for path in _files(paths):
+    for path in resultfiles.result_files(paths):
         doc = resultfiles.read_json(path)
         if doc.get("config", {}).get("step") != "attack":
             continue
         meta = doc["config"]["checkpoint_meta"]
         cond = condition_label(meta, str(Path(doc["config"]["checkpoint"]).parent))
-        grid = Path(path).parent.parent.name  # results/<grid>/attack/<run>.json
+        grid = Path(path).parent.parent.name  # results/<grid>/attack/<run>.json.gz
         for row in doc["rows"]:
             base = {"grid": grid, "condition": cond, "seed": meta["seed"], "language": row["language"],
                     "recipe": row["recipe"]}
@@ -58,11 +58,3 @@ def load_attacks(paths) -> tuple[pd.DataFrame, pd.DataFrame]:
                                  "robust": int(r["outcome"] == "failed"),
                                  "clean": int(r["outcome"] != "misclassified")})
     return pd.DataFrame(rows), pd.DataFrame(recs)
-
-
-def _files(paths):
-    out = []
-    for p in [paths] if isinstance(paths, (str, Path)) else paths:
-        p = Path(p)
-        out += sorted(p.rglob("*.json")) if p.is_dir() else [p] if p.is_file() else []
-    return out
