@@ -17,7 +17,7 @@ def _target(cond, seed, acc, max_train=100, steps=4):
            "intermediate_task": None if cond == "direct" else cond.split("-", 1)[1]}
     rows = [{"language": lang, "n": 40, "accuracy": acc[lang], "macro_f1": acc[lang] / 2, "majority_rate": 0.4,
              "zero_shot": lang != "en", "original": False} for lang in LANGS]
-    return {"config": cfg, "train": {"steps": steps}, "per_language": rows}
+    return {"config": cfg, "train": {"steps": steps, "seconds": 120.0 + 60 * seed}, "per_language": rows}
 
 
 def _attack(cond, seed, success, uids=UIDS, pool_seed=0):
@@ -123,7 +123,7 @@ def test_learned_model_check_flags_a_majority_class_model(tmp_path):
 def _intermediate(task, seed, accuracy, majority_rate, macro_f1):
     cfg = {"step": "intermediate", "model": "m", "task": task, "seed": seed, "max_train_examples": 100,
            "epochs": 1.0, "batch_size": 25, "lr": 3e-5, "max_eval_examples": 40, "max_words": 40}
-    return {"config": cfg, "train": {"steps": 4},
+    return {"config": cfg, "train": {"steps": 4, "seconds": 300.0},
             "eval": {"accuracy": accuracy, "macro_f1": macro_f1, "majority_rate": majority_rate, "n": 40}}
 
 
@@ -250,7 +250,11 @@ def test_ablation_text_quotes_both_grids_and_the_difference(tmp_path):
 def test_progress_table_counts_seeds_per_condition_of_a_growing_grid(tmp_path):
     root = _grid(tmp_path / "g", seeds=(0, 1, 2))
     (root / "attack" / "inter-x_s2.json.gz").unlink()  # seed 2's treated model trained, not yet attacked
+    for seed in (0, 1, 2):  # inter-x's training time includes its intermediate model's
+        resultfiles.write_json(root / "intermediate" / f"x_s{seed}.json", _intermediate("x", seed, 0.8, 0.5, 0.7))
     progress = analysis.progress_table(analysis.load_grid(root), planned_seeds=5).set_index("condition")
+    # target 2, 3 and 4 minutes for seeds 0-2: mean 3; plus 5 minutes of intermediate training
+    assert progress.train_minutes.tolist() == [3.0, 8.0]
     assert progress.loc["direct", ["seeds_trained", "seeds_attacked", "seeds_to_go"]].tolist() == [3, 3, 2]
     assert progress.loc["inter-x", ["seeds_trained", "seeds_attacked", "seeds_to_go"]].tolist() == [3, 2, 3]
     assert progress.loc["inter-x", "attacked_seeds"] == "0, 1" and progress.loc["direct", "n_items"] == len(UIDS)
@@ -258,6 +262,7 @@ def test_progress_table_counts_seeds_per_condition_of_a_growing_grid(tmp_path):
     assert progress.attack_minutes.tolist() == [len(LANGS) * 0.5] * 2  # 30 s a language, per seed
     assert values["progress_seeds_done"] == 2 and values["progress_seeds_planned"] == 5
     assert values["progress_attack_minutes_max"] == len(LANGS) * 0.5
+    assert (values["progress_train_minutes_min"], values["progress_train_minutes_max"]) == (3.0, 8.0)
     assert values["progress_text"].startswith("2 of 5 planned seeds") and "inter-x 2" in values["progress_text"]
     with pytest.raises(ValueError, match="planned_seeds"):
         analysis.progress_table(analysis.load_grid(root), planned_seeds=0)

@@ -85,7 +85,8 @@ def load_grid(grid_dir) -> Grid:
     clean = stats.load_clean(target_files)
     clean["majority_rate"] = _majority_rates(docs, target_files, clean)
     attacks, records = stats.load_attacks(attack_files)
-    intermediate = pd.DataFrame([{"task": d["config"]["task"], "seed": d["config"]["seed"], **d["eval"]}
+    intermediate = pd.DataFrame([{"task": d["config"]["task"], "seed": d["config"]["seed"], **d["eval"],
+                                  "train_seconds": d.get("train", {}).get("seconds")}
                                  for d in docs.values() if d["config"]["step"] == "intermediate"])
     return Grid(path.name, path, clean.drop(columns=["source"]), attacks.drop(columns=["grid"]),
                 records.drop(columns=["grid"]), design, [str(f) for f in docs], intermediate)
@@ -182,7 +183,8 @@ def intermediate_check(grid: Grid, margin: float = INTERMEDIATE_MARGIN,
 def progress_table(grid: Grid, planned_seeds: int = MIN_SEEDS) -> pd.DataFrame:
     """Per condition of a growing grid: the seeds with a trained model and with a finished attack,
     the distinct attacked items, the seeds still missing to `planned_seeds` (the design), and the
-    minutes one seed's attack took (mean over seeds, as recorded in the result files)."""
+    minutes one seed's training (its intermediate model included) and its attack took (means over
+    seeds, as recorded in the result files)."""
     if not (isinstance(planned_seeds, int) and planned_seeds >= 1):
         raise ValueError(f"planned_seeds={planned_seeds!r}: allowed values are integers >= 1")
     rows = []
@@ -194,8 +196,20 @@ def progress_table(grid: Grid, planned_seeds: int = MIN_SEEDS) -> pd.DataFrame:
         minutes = runs.groupby("seed").seconds.sum().mean() / 60 if "seconds" in runs and len(runs) else np.nan
         rows.append({"condition": cond, "seeds_trained": len(trained), "seeds_attacked": len(attacked),
                      "attacked_seeds": ", ".join(map(str, attacked)), "n_items": int(recs.uid.nunique()),
-                     "seeds_to_go": max(planned_seeds - len(attacked), 0), "attack_minutes": float(minutes)})
+                     "seeds_to_go": max(planned_seeds - len(attacked), 0),
+                     "train_minutes": _train_minutes(grid, cond), "attack_minutes": float(minutes)})
     return pd.DataFrame(rows)
+
+
+def _train_minutes(grid: Grid, cond: str) -> float:
+    """Mean over seeds of the minutes a condition's training took: its target model plus, for
+    inter-<task>, the intermediate model of the same seed (NaN where a file lacks the time)."""
+    target = grid.clean[grid.clean.condition == cond].groupby("seed").train_seconds.first() \
+        if "train_seconds" in grid.clean else pd.Series(dtype=float)
+    if cond.startswith("inter-") and len(grid.intermediate) and "train_seconds" in grid.intermediate:
+        inter = grid.intermediate[grid.intermediate.task == cond[len("inter-"):]].set_index("seed").train_seconds
+        target = target + inter.reindex(target.index)
+    return float(target.mean() / 60) if len(target) else np.nan
 
 
 def progress_values(progress: pd.DataFrame, planned_seeds: int = MIN_SEEDS) -> dict:
@@ -204,6 +218,8 @@ def progress_values(progress: pd.DataFrame, planned_seeds: int = MIN_SEEDS) -> d
     done = int(progress.seeds_attacked.min()) if len(progress) else 0
     parts = "; ".join(f"{r.condition} {r.seeds_attacked}" for r in progress.itertuples())
     return {"progress_seeds_done": done, "progress_seeds_planned": planned_seeds,
+            "progress_train_minutes_min": float(progress.train_minutes.min()),
+            "progress_train_minutes_max": float(progress.train_minutes.max()),
             "progress_attack_minutes_min": float(progress.attack_minutes.min()),
             "progress_attack_minutes_max": float(progress.attack_minutes.max()),
             "progress_text": f"{done} of {planned_seeds} planned seeds in every condition "

@@ -34,7 +34,7 @@ def load_clean(paths) -> pd.DataFrame:
                 cond = cfg.get("condition_label") or condition_label(
                     cfg, str(Path(cfg.get("intermediate_checkpoint") or "").parent))
                 rows.append({"source": str(Path(path).parent), "condition": cond, "seed": cfg["seed"],
-                             "model": cfg["model"], **r})
+                             "model": cfg["model"], "train_seconds": run.get("train", {}).get("seconds"), **r})
     return pd.DataFrame(rows)
 
 
