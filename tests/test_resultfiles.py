@@ -1,6 +1,7 @@
 """Result files: plain and gzip-compressed JSON, checksums, listing."""
 import gzip
 import json
+import os
 
 import pytest
 
@@ -58,3 +59,12 @@ def test_attack_out_path_must_be_a_json_file():
 
     with pytest.raises(ValueError, match=r"invalid 'out_path': 'a\.csv'; expected a \.json or \.json\.gz file"):
         AttackParams(out_path="a.csv").validate()
+
+
+def test_result_files_get_the_usual_permissions(tmp_path):
+    old = os.umask(0o027)
+    try:
+        p = write_json(tmp_path / "a.json.gz", PAYLOAD)
+    finally:
+        os.umask(old)
+    assert p.stat().st_mode & 0o777 == 0o640  # 0666 under the umask, not mkstemp's 0600

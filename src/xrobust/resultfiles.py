@@ -46,11 +46,19 @@ def result_files(paths, pattern: str = "*") -> list[Path]:
     return out
 
 
+def _file_mode() -> int:
+    """The mode of a newly created file under the process's umask (mkstemp's own is 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, _file_mode())  # readable like any other file (e.g. by a cluster's group)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
