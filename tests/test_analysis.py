@@ -292,7 +292,7 @@ def test_shared_item_agreement_compares_only_the_cells_both_grids_made(tmp_path)
         resultfiles.write_json(small_root / "attack" / f"{cond}_s0.json.gz", doc)
     small = analysis.load_grid(small_root)
     agree = analysis.shared_item_agreement(big, small).set_index("condition")
-    assert agree.loc["inter-x", "n_cells"] == 6 * len(LANGS) and agree.loc["inter-x", "n_seeds"] == 1
+    assert agree.loc["inter-x", "n_cells"] == 6 * len(LANGS) and agree.seed.tolist() == [0, 0]
     assert agree.loc["inter-x", "outcome_agreement"] == pytest.approx(1 - 1 / (6 * len(LANGS)))
     assert agree.loc["direct", "outcome_agreement"] == 1.0 and agree.loc["direct", "n_items"] == 6
     assert agree.loc["direct", "clean_accuracy_max_abs_diff"] == 0.0
@@ -300,6 +300,11 @@ def test_shared_item_agreement_compares_only_the_cells_both_grids_made(tmp_path)
     assert values["compare_n_cells"] == 2 * 6 * len(LANGS) and values["compare_grid"] == "pilot"
     assert values["compare_outcome_agreement"] == pytest.approx(1 - 1 / (2 * 6 * len(LANGS)))
     assert values["compare_clean_text"] == "are identical in every language"
+    assert values["compare_n_seeds"] == 1 and values["compare_n_departures"] == 1  # one flip in 6 x 3 cells: 94%
+    assert values["compare_departures_text"].startswith("1 of 2 (condition, seed) models were not reproduced: "
+                                                        "inter-x seed 0 (94.4% of 18 cells agree")
+    same = analysis.agreement_values(agree[agree.index == "direct"].reset_index(), "pilot")
+    assert same["compare_n_departures"] == 0 and same["compare_departures_text"].startswith("every")
 
 
 def test_analysis_notebook_refuses_an_unknown_role_before_reading_the_grid(tmp_path):

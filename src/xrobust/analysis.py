@@ -228,36 +228,55 @@ def progress_values(progress: pd.DataFrame, planned_seeds: int = MIN_SEEDS) -> d
 
 def shared_item_agreement(grid: Grid, other: Grid) -> pd.DataFrame:
     """A grid against another grid of the same training design whose attacked pool it contains
-    (the powered grid against its pilot), on what both made: per condition, the (seed, language,
-    recipe, item) cells attacked in both and the share with the same outcome, and the largest
-    difference in clean accuracy of the same (seed, language) model. A re-run check: the same
-    seed trains the same model, so both should agree (up to floating-point order effects); the
-    grids stay separate in every other table."""
+    (the powered grid against its pilot), on what both made: per condition and seed, the
+    (language, recipe, item) cells attacked in both and the share with the same outcome, and the
+    largest difference in clean accuracy of that model between the grids. A re-run check: the same
+    seed should train the same model, so both should agree (up to floating-point order effects);
+    a (condition, seed) that departs is a model that was not reproduced. The grids stay separate
+    in every other table."""
     keys = ["condition", "seed", "language", "recipe", "uid"]
     recs = grid.records.merge(other.records, on=keys, suffixes=("", "_other"))
     clean = grid.clean.merge(other.clean, on=["condition", "seed", "language"], suffixes=("", "_other"))
     rows = []
-    for cond in sorted(set(recs.condition) | set(clean.condition)):
-        r, c = recs[recs.condition == cond], clean[clean.condition == cond]
-        rows.append({"condition": cond, "n_seeds": int(r.seed.nunique()), "n_items": int(r.uid.nunique()),
-                     "n_cells": len(r), "outcome_agreement": float((r.outcome == r.outcome_other).mean())
-                     if len(r) else np.nan,
+    pairs = set(zip(recs.condition, recs.seed, strict=True)) | set(zip(clean.condition, clean.seed, strict=True))
+    for cond, seed in sorted(pairs):
+        r = recs[(recs.condition == cond) & (recs.seed == seed)]
+        c = clean[(clean.condition == cond) & (clean.seed == seed)]
+        rows.append({"condition": cond, "seed": int(seed), "n_items": int(r.uid.nunique()), "n_cells": len(r),
+                     "outcome_agreement": float((r.outcome == r.outcome_other).mean()) if len(r) else np.nan,
                      "clean_accuracy_max_abs_diff": float((c.accuracy - c.accuracy_other).abs().max())
                      if len(c) else np.nan})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["condition", "seed", "n_items", "n_cells", "outcome_agreement",
+                                       "clean_accuracy_max_abs_diff"])
+
+
+# a re-trained model counts as reproduced when this share of its shared cells has the same
+# outcome and its clean accuracies differ by at most this much (floating-point order effects)
+REPRODUCED_AGREEMENT, REPRODUCED_CLEAN_DIFF = 0.99, 0.01
 
 
 def agreement_values(agreement: pd.DataFrame, other_name: str) -> dict:
-    """Values for the book from a `shared_item_agreement` table (pooled over conditions)."""
+    """Values for the book from a `shared_item_agreement` table (pooled over conditions and seeds),
+    and a sentence naming each (condition, seed) model that was not reproduced."""
     n = int(agreement.n_cells.sum()) if len(agreement) else 0
     share = float((agreement.outcome_agreement * agreement.n_cells).sum() / n) if n else float("nan")
     diff = float(agreement.clean_accuracy_max_abs_diff.max()) if len(agreement) else float("nan")
+    off = agreement[(agreement.outcome_agreement < REPRODUCED_AGREEMENT)
+                    | (agreement.clean_accuracy_max_abs_diff > REPRODUCED_CLEAN_DIFF)]
+    departures = "; ".join(f"{r.condition} seed {r.seed} ({r.outcome_agreement:.1%} of {r.n_cells} cells agree, "
+                           f"clean accuracy differs by up to {r.clean_accuracy_max_abs_diff:.3f})"
+                           for r in off.itertuples())
     return {"compare_grid": other_name, "compare_n_cells": n, "compare_outcome_agreement": share,
-            "compare_n_seeds": int(agreement.n_seeds.max()) if n else 0,
+            "compare_n_seeds": int(agreement.seed.nunique()) if n else 0,
             "compare_n_items": int(agreement.n_items.max()) if n else 0,
             "compare_clean_max_abs_diff": diff, "compare_clean_text": (
                 "are identical in every language" if diff == 0 else f"differ by at most {diff:.3f}"
-                if np.isfinite(diff) else "were not both made")}
+                if np.isfinite(diff) else "were not both made"),
+            "compare_n_departures": len(off),
+            "compare_departures_text": (
+                f"every (condition, seed) model was reproduced (at least {REPRODUCED_AGREEMENT:.0%} of its cells "
+                f"agree and its clean accuracies differ by at most {REPRODUCED_CLEAN_DIFF})" if off.empty else
+                f"{len(off)} of {len(agreement)} (condition, seed) models were not reproduced: {departures}")}
 
 
 t_interval = inference.t_interval  # clean-accuracy intervals use the same rule

@@ -3,7 +3,8 @@
 One code path for both conditions of the paper: `train` takes an `EncoderClassifier` (fresh
 or carrying an intermediate-trained encoder) and a list of `Example`s. Batches are padded to
 their longest member (dynamic padding); on CUDA we use bf16 autocast, on CPU fp32 with
-deterministic kernels so the same seed gives the same numbers.
+deterministic kernels, so the same seed gives the same numbers on the same machine (not always
+across machines: the BLAS library's code path and threading may differ).
 """
 from __future__ import annotations
 
