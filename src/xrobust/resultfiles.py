@@ -27,7 +27,7 @@ class CorruptResult(ValueError):
 def result_stem(path) -> str:
     """The name of a result file without its suffix: `direct_s0` for attack/direct_s0.json.gz."""
     name = Path(path).name
-    for suffix in sorted(RESULT_SUFFIXES, key=len, reverse=True):
+    for suffix in (".json.gz", ".json"):  # the longer one first
         if name.endswith(suffix):
             return name[:-len(suffix)]
     return Path(path).stem
