@@ -17,7 +17,8 @@ def _target(cond, seed, acc, max_train=100, steps=4):
            "intermediate_task": None if cond == "direct" else cond.split("-", 1)[1]}
     rows = [{"language": lang, "n": 40, "accuracy": acc[lang], "macro_f1": acc[lang] / 2, "majority_rate": 0.4,
              "zero_shot": lang != "en", "original": False} for lang in LANGS]
-    return {"config": cfg, "train": {"steps": steps, "seconds": 120.0 + 60 * seed}, "per_language": rows}
+    return {"config": cfg, "train": {"steps": steps, "seconds": 120.0 + 60 * seed, "loss_first": 1.3 + seed / 100},
+            "per_language": rows}
 
 
 def _attack(cond, seed, success, uids=UIDS, pool_seed=0):
@@ -290,6 +291,10 @@ def test_shared_item_agreement_compares_only_the_cells_both_grids_made(tmp_path)
             de = next(r for r in doc["rows"] if r["language"] == "de")["records"][0]
             de["outcome"] = "failed" if de["outcome"] == "success" else "success"
         resultfiles.write_json(small_root / "attack" / f"{cond}_s0.json.gz", doc)
+    # the pilot's inter-x model started elsewhere: another first loss (direct's is the same)
+    target = resultfiles.read_json(small_root / "target" / "inter-x_s0.json")
+    target["train"]["loss_first"] = 1.25
+    resultfiles.write_json(small_root / "target" / "inter-x_s0.json", target)
     small = analysis.load_grid(small_root)
     agree = analysis.shared_item_agreement(big, small).set_index("condition")
     assert agree.loc["inter-x", "n_cells"] == 6 * len(LANGS) and agree.seed.tolist() == [0, 0]
@@ -303,6 +308,9 @@ def test_shared_item_agreement_compares_only_the_cells_both_grids_made(tmp_path)
     assert values["compare_n_seeds"] == 1 and values["compare_n_departures"] == 1  # one flip in 6 x 3 cells: 94%
     assert values["compare_departures_text"].startswith("1 of 2 (condition, seed) models were not reproduced: "
                                                         "inter-x seed 0 (94.4% of 18 cells agree")
+    assert values["compare_departures_text"].endswith("; first-five-step loss 1.3000 here and 1.2500 in pilot)")
+    assert agree.loc["direct", "first_loss"] == agree.loc["direct", "first_loss_other"] == 1.3
+    assert np.isnan(agree.loc["inter-x", "intermediate_first_loss"])  # no intermediate files in these grids
     same = analysis.agreement_values(agree[agree.index == "direct"].reset_index(), "pilot")
     assert same["compare_n_departures"] == 0 and same["compare_departures_text"].startswith("every")
 

@@ -55,3 +55,22 @@ def test_dequantize_q4_follows_the_block_layout():
     out = dequantize_q4(raw, 40)  # a tensor of 40 elements: the second block is padded
     assert out.dtype == np.float32 and out.shape == (40,)
     assert out.tolist() == [0.5 * v for v in q1] + [-0.25 * v for v in q2[:8]]
+
+
+def test_converting_on_first_use_leaves_the_torch_rng_alone(tmp_path, monkeypatch):
+    """A run that converts the offline model on first use must initialise its head as a run
+    with the same seed that finds the converted folder (the head is made after loading)."""
+    from xrobust.e5_offline import offline_model_dir
+
+    monkeypatch.setenv("XROBUST_CACHE", str(tmp_path))
+    heads = []
+    for _ in ("converts", "finds the folder"):
+        torch.manual_seed(1)
+        load_encoder("e5-small-offline")
+        heads.append(torch.nn.Linear(384, 3).weight.detach().clone())
+    assert (tmp_path / "models" / "multilingual-e5-small" / "model.safetensors").is_file()
+    assert torch.equal(heads[0], heads[1])
+    torch.manual_seed(1)
+    expected = torch.nn.Linear(384, 3).weight  # loading a converted folder draws nothing either
+    assert torch.equal(heads[1], expected)
+    assert offline_model_dir() == tmp_path / "models" / "multilingual-e5-small"

@@ -51,6 +51,7 @@ class Grid:
     design: dict             # the shared configuration of the target and attack steps
     files: list = field(default_factory=list)
     intermediate: pd.DataFrame = field(default_factory=pd.DataFrame)  # task, seed, validation scores
+    training: pd.DataFrame = field(default_factory=pd.DataFrame)  # stage, name, seed, loss_first
 
     @property
     def treated(self) -> list[str]:
@@ -89,7 +90,20 @@ def load_grid(grid_dir) -> Grid:
                                   "train_seconds": d.get("train", {}).get("seconds")}
                                  for d in docs.values() if d["config"]["step"] == "intermediate"])
     return Grid(path.name, path, clean.drop(columns=["source"]), attacks.drop(columns=["grid"]),
-                records.drop(columns=["grid"]), design, [str(f) for f in docs], intermediate)
+                records.drop(columns=["grid"]), design, [str(f) for f in docs], intermediate, _training(docs))
+
+
+def _training(docs: dict) -> pd.DataFrame:
+    """Per trained model: its stage, name (intermediate task or target condition), seed and mean
+    loss over its first five steps (which tells whether two runs started from the same point)."""
+    rows = []
+    for f, d in docs.items():
+        step = d["config"]["step"]
+        if step in ("intermediate", "target"):
+            name = d["config"]["task"] if step == "intermediate" else Path(f).name.rsplit("_s", 1)[0]
+            rows.append({"stage": step, "name": name, "seed": d["config"]["seed"],
+                         "loss_first": d.get("train", {}).get("loss_first", np.nan)})
+    return pd.DataFrame(rows, columns=["stage", "name", "seed", "loss_first"])
 
 
 def _design_of(doc: dict) -> dict:
@@ -233,7 +247,8 @@ def shared_item_agreement(grid: Grid, other: Grid) -> pd.DataFrame:
     largest difference in clean accuracy of that model between the grids. A re-run check: the same
     seed should train the same model, so both should agree (up to floating-point order effects);
     a (condition, seed) that departs is a model that was not reproduced. The grids stay separate
-    in every other table."""
+    in every other table. The first-five-step training losses of both grids' models (target, and
+    intermediate for inter-<task>) tell a model that started elsewhere from one that drifted."""
     keys = ["condition", "seed", "language", "recipe", "uid"]
     recs = grid.records.merge(other.records, on=keys, suffixes=("", "_other"))
     clean = grid.clean.merge(other.clean, on=["condition", "seed", "language"], suffixes=("", "_other"))
@@ -242,12 +257,24 @@ def shared_item_agreement(grid: Grid, other: Grid) -> pd.DataFrame:
     for cond, seed in sorted(pairs):
         r = recs[(recs.condition == cond) & (recs.seed == seed)]
         c = clean[(clean.condition == cond) & (clean.seed == seed)]
+        task = cond[len("inter-"):] if cond.startswith("inter-") else None
         rows.append({"condition": cond, "seed": int(seed), "n_items": int(r.uid.nunique()), "n_cells": len(r),
                      "outcome_agreement": float((r.outcome == r.outcome_other).mean()) if len(r) else np.nan,
                      "clean_accuracy_max_abs_diff": float((c.accuracy - c.accuracy_other).abs().max())
-                     if len(c) else np.nan})
+                     if len(c) else np.nan,
+                     "first_loss": _first_loss(grid, "target", cond, seed),
+                     "first_loss_other": _first_loss(other, "target", cond, seed),
+                     "intermediate_first_loss": _first_loss(grid, "intermediate", task, seed),
+                     "intermediate_first_loss_other": _first_loss(other, "intermediate", task, seed)})
     return pd.DataFrame(rows, columns=["condition", "seed", "n_items", "n_cells", "outcome_agreement",
-                                       "clean_accuracy_max_abs_diff"])
+                                       "clean_accuracy_max_abs_diff", "first_loss", "first_loss_other",
+                                       "intermediate_first_loss", "intermediate_first_loss_other"])
+
+
+def _first_loss(grid: Grid, stage: str, name: str | None, seed: int) -> float:
+    t = grid.training
+    hit = t[(t.stage == stage) & (t.name == name) & (t.seed == seed)] if len(t) and name else t.iloc[:0]
+    return float(hit.loss_first.iloc[0]) if len(hit) else np.nan
 
 
 # a re-trained model counts as reproduced when this share of its shared cells has the same
@@ -264,8 +291,8 @@ def agreement_values(agreement: pd.DataFrame, other_name: str) -> dict:
     off = agreement[(agreement.outcome_agreement < REPRODUCED_AGREEMENT)
                     | (agreement.clean_accuracy_max_abs_diff > REPRODUCED_CLEAN_DIFF)]
     departures = "; ".join(f"{r.condition} seed {r.seed} ({r.outcome_agreement:.1%} of {r.n_cells} cells agree, "
-                           f"clean accuracy differs by up to {r.clean_accuracy_max_abs_diff:.3f})"
-                           for r in off.itertuples())
+                           f"clean accuracy differs by up to {r.clean_accuracy_max_abs_diff:.3f}"
+                           f"{_start_text(r, other_name)})" for r in off.itertuples())
     return {"compare_grid": other_name, "compare_n_cells": n, "compare_outcome_agreement": share,
             "compare_n_seeds": int(agreement.seed.nunique()) if n else 0,
             "compare_n_items": int(agreement.n_items.max()) if n else 0,
@@ -277,6 +304,17 @@ def agreement_values(agreement: pd.DataFrame, other_name: str) -> dict:
                 f"every (condition, seed) model was reproduced (at least {REPRODUCED_AGREEMENT:.0%} of its cells "
                 f"agree and its clean accuracies differ by at most {REPRODUCED_CLEAN_DIFF})" if off.empty else
                 f"{len(off)} of {len(agreement)} (condition, seed) models were not reproduced: {departures}")}
+
+
+def _start_text(r, other_name: str) -> str:
+    """', mean loss of its first five steps ...' for each of the model's training stages whose
+    first losses differ between the grids: a different starting point, not drift."""
+    parts = [f"{label} {here:.4f} here and {there:.4f} in {other_name}"
+             for label, here, there in (("intermediate model's first-five-step loss", r.intermediate_first_loss,
+                                         r.intermediate_first_loss_other),
+                                        ("first-five-step loss", r.first_loss, r.first_loss_other))
+             if np.isfinite(here) and np.isfinite(there) and here != there]
+    return "".join(f"; {p}" for p in parts)
 
 
 t_interval = inference.t_interval  # clean-accuracy intervals use the same rule

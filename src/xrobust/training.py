@@ -3,8 +3,8 @@
 One code path for both conditions of the paper: `train` takes an `EncoderClassifier` (fresh
 or carrying an intermediate-trained encoder) and a list of `Example`s. Batches are padded to
 their longest member (dynamic padding); on CUDA we use bf16 autocast, on CPU fp32 with
-deterministic kernels, so the same seed gives the same numbers on the same machine (not always
-across machines: the BLAS library's code path and threading may differ).
+deterministic kernels, so the same seed gives the same numbers on the same machine (across
+machines up to floating-point differences: the BLAS library's code path may differ by CPU).
 """
 from __future__ import annotations
 
