@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Grow a grid one training seed at a time, and within a seed one condition at a time (its models,
-# then its attack; the seed's retrieval jobs last), so each condition's small result files can be
-# committed as soon as they exist and a stopped run leaves whole conditions. Killed runs resume.
+# its attack, then the UDHR retrieval jobs of its encoders; the grid's remaining jobs last), so each
+# condition's small result files can be committed as soon as they exist and a stopped run leaves
+# whole conditions, none of whose retrieval jobs needs a retrained model. Killed runs resume.
 #   bash scripts/run_by_seed.sh configs/pilot.yaml [seed ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,8 +21,11 @@ pgrep -f "snakemake -s workflow/Snakefile" >/dev/null || snakemake -s workflow/S
 for seed in "${SEEDS[@]}"; do
   for cond in "${CONDS[@]}"; do
     echo "== seed $seed, $cond ($(date -u +%H:%M:%S))"
+    # its attack and the retrieval jobs of its encoders, while its checkpoints exist
+    mapfile -t TARGETS < <(PYTHONPATH=src python -c 'import sys, yaml; from xrobust.params import condition_results
+print(*condition_results(yaml.safe_load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3])), sep="\n")' "$CONFIG" "$cond" "$seed")
     # shellcheck disable=SC2086
-    "${SM[@]}" ${SNAKEMAKE_ARGS:-} "results/$GRID/attack/${cond}_s$seed.json.gz" --config "seeds=[$seed]"
+    "${SM[@]}" ${SNAKEMAKE_ARGS:-} "${TARGETS[@]}" --config "seeds=[$seed]"
   done
   echo "== seed $seed, the rest of its jobs ($(date -u +%H:%M:%S))"
   # shellcheck disable=SC2086

@@ -1,4 +1,5 @@
-"""scripts/run_by_seed.sh plans a seed one condition at a time (models, then attack), then the rest."""
+"""scripts/run_by_seed.sh plans a seed one condition at a time (models, attack, the retrieval jobs of its
+encoders), then the rest."""
 import os
 import re
 import subprocess
@@ -31,4 +32,30 @@ def test_a_seed_is_planned_condition_by_condition(tmp_path):
     for cond, block in zip(conditions, blocks[:-1], strict=True):
         attacks = set(re.findall(r"results/powered/attack/(\S+?)_s7\.json\.gz", block))
         assert attacks == {cond}, (cond, attacks)
-    assert "retrieval" in blocks[-1] and not (repo / "results").exists()  # a dry run makes nothing
+        # and the retrieval jobs of its own encoders, while its checkpoints exist
+        encoders = set(re.findall(r"results/powered/retrieval\w*/(\w+/\S+?)_s7_paragraph\.json", block))
+        task = cond[len("inter-"):] if cond.startswith("inter-") else None
+        assert encoders == {f"target/{cond}"} | ({f"intermediate/{task}"} if task else set()), (cond, encoders)
+        assert "pretrained" not in block
+    # the rest: what no condition needs, such as the pretrained encoder's (a dry run plans all again)
+    assert "results/powered/retrieval/pretrained_paragraph.json" in blocks[-1]
+    assert not (repo / "results").exists()  # a dry run makes nothing
+
+
+def test_condition_results_are_its_attack_and_its_encoders_retrieval():
+    import pytest
+    import yaml
+
+    from xrobust.params import condition_results
+    config = yaml.safe_load((ROOT / "configs" / "powered.yaml").read_text())
+    files = condition_results(config, "inter-vitaminc", 3)
+    assert files[0] == "results/powered/attack/inter-vitaminc_s3.json.gz"
+    assert sorted(files[1:]) == sorted([
+        "results/powered/retrieval/intermediate/vitaminc_s3_paragraph.json",
+        "results/powered/retrieval/target/inter-vitaminc_s3_paragraph.json",
+        "results/powered/retrieval_attack/intermediate/vitaminc_s3_paragraph.json",
+        "results/powered/retrieval_middle/intermediate/vitaminc_s3_paragraph.json"])
+    assert condition_results(config, "direct", 0) == ["results/powered/attack/direct_s0.json.gz",
+                                                      "results/powered/retrieval/target/direct_s0_paragraph.json"]
+    with pytest.raises(ValueError, match="invalid condition 'intermediate'; allowed values: direct, inter-"):
+        condition_results(config, "intermediate", 0)

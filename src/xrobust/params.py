@@ -540,6 +540,20 @@ def retrieval_results(config: dict, step: str, seeds: list[int] | None = None) -
     return out
 
 
+def condition_results(config: dict, condition: str, seed: int) -> list[str]:
+    """The result files one (condition, seed) makes while its checkpoints exist: its attack, then
+    the retrieval results of its target encoder and, for inter-<task>, of its intermediate encoder.
+    A run that stops between conditions then leaves none of them needing a retrained model."""
+    if condition not in grid_conditions(config):
+        raise ValueError(f"invalid condition {condition!r}; allowed values: {', '.join(grid_conditions(config))}")
+    jobs = {f"target/{condition}_s{seed}"}
+    if condition.startswith("inter-"):
+        jobs.add(f"intermediate/{condition[len('inter-'):]}_s{seed}")
+    encoders, _ = retrieval_jobs(config)
+    retrieval = [path for step in encoders for path, job in retrieval_results(config, step, [seed]) if job in jobs]
+    return [f"results/{config['name']}/attack/{condition}_s{seed}.json.gz", *retrieval]
+
+
 def check_config(config: dict) -> None:
     """Validate every key and value of a workflow config before any job runs."""
     conditions = config_conditions(config)
