@@ -97,10 +97,10 @@ def _training(docs: dict) -> pd.DataFrame:
     """Per trained model: its stage, name (intermediate task or target condition), seed and mean
     loss over its first five steps (which tells whether two runs started from the same point)."""
     rows = []
-    for f, d in docs.items():
+    for d in docs.values():
         step = d["config"]["step"]
         if step in ("intermediate", "target"):
-            name = d["config"]["task"] if step == "intermediate" else Path(f).name.rsplit("_s", 1)[0]
+            name = d["config"]["task"] if step == "intermediate" else stats.condition_label(d["config"])
             rows.append({"stage": step, "name": name, "seed": d["config"]["seed"],
                          "loss_first": d.get("train", {}).get("loss_first", np.nan)})
     return pd.DataFrame(rows, columns=["stage", "name", "seed", "loss_first"])
@@ -307,8 +307,8 @@ def agreement_values(agreement: pd.DataFrame, other_name: str) -> dict:
 
 
 def _start_text(r, other_name: str) -> str:
-    """', mean loss of its first five steps ...' for each of the model's training stages whose
-    first losses differ between the grids: a different starting point, not drift."""
+    """'; <stage> first-five-step loss <here> here and <there> in <other>' for each training stage
+    of the model whose first losses differ between the grids: another starting point, not drift."""
     parts = [f"{label} {here:.4f} here and {there:.4f} in {other_name}"
              for label, here, there in (("intermediate model's first-five-step loss", r.intermediate_first_loss,
                                          r.intermediate_first_loss_other),
