@@ -352,9 +352,37 @@ def test_the_powered_grid_is_the_pilot_design_with_more_seeds_and_items():
     check_config(powered)
     check_config(gpu)
     strip = lambda c, keys: {k: v for k, v in c.items() if k not in keys}  # noqa: E731
-    assert strip(powered, {"name", "seeds", "attack"}) == strip(pilot, {"name", "seeds", "attack"})
+    # article-level retrieval adds jobs beside the pilot's; it changes none of them
+    assert strip(powered, {"name", "seeds", "attack", "retrieval_article_encoders"}) == \
+        strip(pilot, {"name", "seeds", "attack"})
     assert strip(powered["attack"], {"n_examples"}) == strip(pilot["attack"], {"n_examples"})
     assert (powered["name"], powered["attack"]["n_examples"], len(powered["seeds"])) == ("powered", 200, 10)
     assert strip(gpu, {"seeds", "precision", "attack"}) == strip(powered, {"seeds", "attack"})
     assert strip(gpu["attack"], {"batch_size"}) == powered["attack"]
     assert set(gpu["seeds"]) <= set(powered["seeds"])
+
+
+def test_article_level_for_some_encoders():
+    from xrobust.params import condition_results, retrieval_results, stage_granularities
+
+    config = {**yaml.safe_load((ROOT / "configs" / "pilot.yaml").read_text()),
+              "retrieval_article_encoders": ["pretrained", "intermediate"]}
+    scored = [path for path, _ in retrieval_results(config, "retrieval", seeds=[4])]
+    assert scored[:2] == ["results/pilot/retrieval/pretrained_paragraph.json", "results/pilot/retrieval/pretrained_article.json"]
+    assert "results/pilot/retrieval/intermediate/vitaminc_s4_article.json" in scored
+    assert not [p for p in scored if "/target/" in p and p.endswith("_article.json")]  # classifiers: paragraph only
+    # the other steps keep their granularities
+    assert not [p for step in ("retrieval_attack", "retrieval_middle")
+                for p, _ in retrieval_results(config, step, seeds=[4]) if p.endswith("_article.json")]
+    assert stage_granularities(config, "retrieval", "target") == ["paragraph"]
+    assert stage_granularities({**config, "retrieval_granularities": ["article"]}, "retrieval", "intermediate") == ["article"]
+    # a condition's step makes its intermediate encoder's article file while the checkpoint exists
+    assert "results/pilot/retrieval/intermediate/movie_sentiment_s4_article.json" in \
+        condition_results(config, "inter-movie_sentiment", 4)
+    assert not [p for p in condition_results(config, "direct", 4) if p.endswith("_article.json")]
+    check_config(config)
+    with pytest.raises(ValueError, match=r"invalid 'retrieval_article_encoders': \['target'\] are not scored; "
+                                         r"allowed values: those of 'retrieval_encoders' \(pretrained, intermediate\)"):
+        check_config({**config, "retrieval_encoders": ["pretrained", "intermediate"], "retrieval_article_encoders": ["target"]})
+    with pytest.raises(ValueError, match=r"invalid 'retrieval_article_encoders': \['all'\]; allowed values: pretrained"):
+        check_config({**config, "retrieval_article_encoders": ["all"]})

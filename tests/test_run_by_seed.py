@@ -52,6 +52,7 @@ def test_condition_results_are_its_attack_and_its_encoders_retrieval():
     assert files[0] == "results/powered/attack/inter-vitaminc_s3.json.gz"
     assert sorted(files[1:]) == sorted([
         "results/powered/retrieval/intermediate/vitaminc_s3_paragraph.json",
+        "results/powered/retrieval/intermediate/vitaminc_s3_article.json",  # retrieval_article_encoders
         "results/powered/retrieval/target/inter-vitaminc_s3_paragraph.json",
         "results/powered/retrieval_attack/intermediate/vitaminc_s3_paragraph.json",
         "results/powered/retrieval_middle/intermediate/vitaminc_s3_paragraph.json"])

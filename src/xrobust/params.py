@@ -527,16 +527,18 @@ def retrieval_results(config: dict, step: str, seeds: list[int] | None = None) -
     the pretrained encoder once per granularity (job None), then each seed's intermediate
     encoders ('intermediate/<task>_s<seed>') and target encoders ('target/<condition>_s<seed>'),
     lowest seed first. `seeds` defaults to the config's."""
-    encoders, granularities = retrieval_jobs(config)
+    encoders, _ = retrieval_jobs(config)
     chosen, name = encoders[step], config["name"]
     conditions = grid_conditions(config)
     stages = {"intermediate": [c[len("inter-"):] for c in conditions if c.startswith("inter-")],
               "target": conditions}
-    out = [(f"results/{name}/{step}/pretrained_{g}.json", None) for g in granularities if "pretrained" in chosen]
+    out = [(f"results/{name}/{step}/pretrained_{g}.json", None)
+           for g in stage_granularities(config, step, "pretrained") if "pretrained" in chosen]
     for seed in config.get("seeds", []) if seeds is None else seeds:
         for stage in (s for s in stages if s in chosen):
             for job in (f"{n}_s{seed}" for n in stages[stage]):
-                out += [(f"results/{name}/{step}/{stage}/{job}_{g}.json", f"{stage}/{job}") for g in granularities]
+                out += [(f"results/{name}/{step}/{stage}/{job}_{g}.json", f"{stage}/{job}")
+                        for g in stage_granularities(config, step, stage)]
     return out
 
 
@@ -560,8 +562,9 @@ def check_config(config: dict) -> None:
     jobs = [("intermediate", {"task": t}) for t in config.get("intermediate_tasks") or []]
     step1 = {"intermediate_checkpoint": "<step 1 checkpoint>"}
     jobs += [("target", {"condition": c, **(step1 if c == "intermediate" else {})}) for c in conditions]
-    encoders, granularities = retrieval_jobs(config)
-    jobs += [(step, {"granularity": g}) for step in encoders if encoders[step] for g in granularities]
+    encoders, _ = retrieval_jobs(config)
+    jobs += [(step, {"granularity": g}) for step in encoders if encoders[step]
+             for g in dict.fromkeys(g for stage in encoders[step] for g in stage_granularities(config, step, stage))]
     for step, job in jobs + [("attack", {})]:
         try:
             (RETRIEVAL_STEPS.get(step) or STEPS[step]).build(**config_params(config, step, **job))
@@ -574,14 +577,21 @@ def retrieval_jobs(config: dict) -> tuple[dict[str, list[str]], list[str]]:
     (any of pretrained, intermediate, target; default none) lists the encoders of each step of
     `RETRIEVAL_STEPS`: `retrieval_encoders` are scored, `retrieval_attack_encoders` attacked,
     `retrieval_middle_encoders` scored on the layer of the `retrieval_middle` section; at each of
-    `retrieval_granularities` (default paragraph)."""
+    `retrieval_granularities` (default paragraph). `retrieval_article_encoders`, a subset of
+    `retrieval_encoders`, are scored at article level too (see `stage_granularities`)."""
     try:
         encoders = {step: check_list(f"{step}_encoders", config[f"{step}_encoders"], RETRIEVAL_ENCODERS)
                     if f"{step}_encoders" in config else [] for step in RETRIEVAL_STEPS}
         granularities = check_list("retrieval_granularities", config.get("retrieval_granularities", ["paragraph"]),
                                    ("paragraph", "article"))
+        article = check_list("retrieval_article_encoders", config["retrieval_article_encoders"], RETRIEVAL_ENCODERS) \
+            if "retrieval_article_encoders" in config else []
     except ValueError as e:
         raise ValueError(f"config {config.get('name')!r}: {e}") from None
+    unscored = [e for e in article if e not in encoders["retrieval"]]
+    if unscored:
+        raise ValueError(f"config {config.get('name')!r}: invalid 'retrieval_article_encoders': {unscored} are not "
+                         f"scored; allowed values: those of 'retrieval_encoders' ({', '.join(encoders['retrieval']) or 'none'})")
     for step, chosen in encoders.items():
         if step in config and not chosen:
             raise ValueError(f"config {config.get('name')!r}: a {step!r} section without '{step}_encoders'; "
@@ -590,6 +600,18 @@ def retrieval_jobs(config: dict) -> tuple[dict[str, list[str]], list[str]]:
         raise ValueError(f"config {config.get('name')!r}: 'retrieval_middle_encoders' needs a 'retrieval_middle' "
                          "section with a 'layer' (a transformer layer, 1..N)")
     return encoders, granularities
+
+
+def stage_granularities(config: dict, step: str, stage: str) -> list[str]:
+    """The granularities at which `step` runs for the encoders of `stage` (pretrained, intermediate,
+    target): `retrieval_granularities`, and article level as well for the scoring step `retrieval`
+    and a stage in `retrieval_article_encoders`. Article level (the whole text of 520 translations)
+    reads about four times the text of paragraph level (115), so a grid can score there the
+    encoders Phang et al. score (pretrained and intermediate) without scoring every classifier."""
+    _, granularities = retrieval_jobs(config)
+    if step == "retrieval" and stage in config.get("retrieval_article_encoders", []):
+        return list(dict.fromkeys([*granularities, "article"]))
+    return granularities
 
 STEP_NOTEBOOKS = {"notebooks/01_intermediate.ipynb": IntermediateParams,
                   "notebooks/02_target.ipynb": TargetParams,
