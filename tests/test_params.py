@@ -368,21 +368,25 @@ def test_article_level_for_some_encoders():
     config = {**yaml.safe_load((ROOT / "configs" / "pilot.yaml").read_text()),
               "retrieval_article_encoders": ["pretrained", "intermediate"]}
     scored = [path for path, _ in retrieval_results(config, "retrieval", seeds=[4])]
-    assert scored[:2] == ["results/pilot/retrieval/pretrained_paragraph.json", "results/pilot/retrieval/pretrained_article.json"]
+    assert scored[:2] == ["results/pilot/retrieval/pretrained_paragraph.json",
+                          "results/pilot/retrieval/pretrained_article.json"]
     assert "results/pilot/retrieval/intermediate/vitaminc_s4_article.json" in scored
     assert not [p for p in scored if "/target/" in p and p.endswith("_article.json")]  # classifiers: paragraph only
     # the other steps keep their granularities
     assert not [p for step in ("retrieval_attack", "retrieval_middle")
                 for p, _ in retrieval_results(config, step, seeds=[4]) if p.endswith("_article.json")]
     assert stage_granularities(config, "retrieval", "target") == ["paragraph"]
-    assert stage_granularities({**config, "retrieval_granularities": ["article"]}, "retrieval", "intermediate") == ["article"]
+    article_only = {**config, "retrieval_granularities": ["article"]}
+    assert stage_granularities(article_only, "retrieval", "intermediate") == ["article"]
     # a condition's step makes its intermediate encoder's article file while the checkpoint exists
     assert "results/pilot/retrieval/intermediate/movie_sentiment_s4_article.json" in \
         condition_results(config, "inter-movie_sentiment", 4)
     assert not [p for p in condition_results(config, "direct", 4) if p.endswith("_article.json")]
     check_config(config)
+    unscored = {**config, "retrieval_encoders": ["pretrained", "intermediate"],
+                "retrieval_article_encoders": ["target"]}
     with pytest.raises(ValueError, match=r"invalid 'retrieval_article_encoders': \['target'\] are not scored; "
                                          r"allowed values: those of 'retrieval_encoders' \(pretrained, intermediate\)"):
-        check_config({**config, "retrieval_encoders": ["pretrained", "intermediate"], "retrieval_article_encoders": ["target"]})
-    with pytest.raises(ValueError, match=r"invalid 'retrieval_article_encoders': \['all'\]; allowed values: pretrained"):
+        check_config(unscored)
+    with pytest.raises(ValueError, match=r"invalid 'retrieval_article_encoders': \['all'\]; allowed values: pre"):
         check_config({**config, "retrieval_article_encoders": ["all"]})

@@ -590,8 +590,9 @@ def retrieval_jobs(config: dict) -> tuple[dict[str, list[str]], list[str]]:
         raise ValueError(f"config {config.get('name')!r}: {e}") from None
     unscored = [e for e in article if e not in encoders["retrieval"]]
     if unscored:
+        scored = ", ".join(encoders["retrieval"]) or "none"
         raise ValueError(f"config {config.get('name')!r}: invalid 'retrieval_article_encoders': {unscored} are not "
-                         f"scored; allowed values: those of 'retrieval_encoders' ({', '.join(encoders['retrieval']) or 'none'})")
+                         f"scored; allowed values: those of 'retrieval_encoders' ({scored})")
     for step, chosen in encoders.items():
         if step in config and not chosen:
             raise ValueError(f"config {config.get('name')!r}: a {step!r} section without '{step}_encoders'; "
