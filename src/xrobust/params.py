@@ -563,8 +563,8 @@ def check_config(config: dict) -> None:
     step1 = {"intermediate_checkpoint": "<step 1 checkpoint>"}
     jobs += [("target", {"condition": c, **(step1 if c == "intermediate" else {})}) for c in conditions]
     encoders, _ = retrieval_jobs(config)
-    jobs += [(step, {"granularity": g}) for step in encoders if encoders[step]
-             for g in dict.fromkeys(g for stage in encoders[step] for g in stage_granularities(config, step, stage))]
+    jobs += [(step, {"granularity": g}) for step in encoders
+             for g in sorted({g for stage in encoders[step] for g in stage_granularities(config, step, stage)})]
     for step, job in jobs + [("attack", {})]:
         try:
             (RETRIEVAL_STEPS.get(step) or STEPS[step]).build(**config_params(config, step, **job))
@@ -584,8 +584,7 @@ def retrieval_jobs(config: dict) -> tuple[dict[str, list[str]], list[str]]:
                     if f"{step}_encoders" in config else [] for step in RETRIEVAL_STEPS}
         granularities = check_list("retrieval_granularities", config.get("retrieval_granularities", ["paragraph"]),
                                    ("paragraph", "article"))
-        article = check_list("retrieval_article_encoders", config["retrieval_article_encoders"], RETRIEVAL_ENCODERS) \
-            if "retrieval_article_encoders" in config else []
+        article = _article_encoders(config)
     except ValueError as e:
         raise ValueError(f"config {config.get('name')!r}: {e}") from None
     unscored = [e for e in article if e not in encoders["retrieval"]]
@@ -609,10 +608,17 @@ def stage_granularities(config: dict, step: str, stage: str) -> list[str]:
     and a stage in `retrieval_article_encoders`. Article level (the whole text of 520 translations)
     reads about four times the text of paragraph level (115), so a grid can score there the
     encoders Phang et al. score (pretrained and intermediate) without scoring every classifier."""
-    _, granularities = retrieval_jobs(config)
-    if step == "retrieval" and stage in config.get("retrieval_article_encoders", []):
+    _, granularities = retrieval_jobs(config)  # validates `retrieval_article_encoders` too
+    if step == "retrieval" and stage in _article_encoders(config):
         return list(dict.fromkeys([*granularities, "article"]))
     return granularities
+
+
+def _article_encoders(config: dict) -> list[str]:
+    """`retrieval_article_encoders` as a list (a single string counts as a list of one)."""
+    if "retrieval_article_encoders" not in config:
+        return []
+    return check_list("retrieval_article_encoders", config["retrieval_article_encoders"], RETRIEVAL_ENCODERS)
 
 STEP_NOTEBOOKS = {"notebooks/01_intermediate.ipynb": IntermediateParams,
                   "notebooks/02_target.ipynb": TargetParams,
