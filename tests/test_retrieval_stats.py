@@ -50,6 +50,9 @@ def test_effect_is_paired_by_unit_with_seeds_as_the_unit(tmp_path):
     fig = retrieval_plots.change_per_language(langs.reset_index().assign(encoder="inter x"), "t")
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert len(labels) == 3 and any(label.startswith("★ French") for label in labels)
+    fig = retrieval_plots.change_against_pretrained(langs.reset_index().assign(encoder="inter x"), "t")
+    points = fig.axes[0].collections[0].get_offsets()
+    assert sorted(map(tuple, points.round(3))) == [(0.5, 0.0), (0.5, 0.25), (0.5, 0.25)]  # fr, then sco and yo
 
 
 def test_mixed_designs_and_missing_baseline_are_refused(tmp_path):

@@ -103,3 +103,25 @@ def success_per_language(summary, title: str, min_group: int = 2):
     ax.set(xlim=(-0.02, 1.02), xlabel="attack success rate (units retrieved correctly before the attack)", title=title)
     ax.legend(loc="lower left", fontsize=7)
     return fig
+
+
+def change_against_pretrained(table, title: str):
+    """Each language's change in top-1 accuracy (encoder minus pretrained, mean over seeds)
+    against the pretrained encoder's accuracy, one panel per encoder, coloured by XLM-R
+    pretraining: readable with 500+ languages, where one row per language is not. The dashed
+    line is the floor (every unit the pretrained encoder retrieved is lost)."""
+    df = table.assign(pretraining=table["xlmr_pretraining"].map({True: "in XLM-R pretraining",
+                                                                False: "not in it"}))
+    grid = sns.relplot(df, x="pretrained", y="delta", hue="pretraining", col="encoder", kind="scatter",
+                       hue_order=["in XLM-R pretraining", "not in it"], s=12, alpha=0.6, height=3.6, aspect=1.1,
+                       facet_kws={"sharey": True})
+    for ax in grid.axes.flat:
+        ax.plot([0, 1], [0, -1], ls="--", lw=0.7, color="grey")
+        ax.axhline(0, color="black", lw=0.6)
+        ax.set(xlim=(-0.02, 1.02))
+    grid.set_axis_labels("pretrained encoder's top-1 accuracy", "change in top-1 accuracy")
+    grid.set_titles("{col_name}", size=9)
+    sns.move_legend(grid, "upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, title=None, frameon=False)
+    grid.figure.suptitle(title, y=1.0, fontsize=9)
+    grid.figure.tight_layout()
+    return grid.figure
