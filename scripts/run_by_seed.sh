@@ -4,6 +4,8 @@
 # condition's small result files can be committed as soon as they exist and a stopped run leaves
 # whole conditions, none of whose retrieval jobs needs a retrained model. Killed runs resume.
 #   bash scripts/run_by_seed.sh configs/pilot.yaml [seed ...]
+# COMMIT=1 commits results/<grid> after each condition that finished (never a partial one: a failed
+# or killed condition stops the script before its commit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH" HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} HF_DATASETS_OFFLINE=${HF_DATASETS_OFFLINE:-1}
@@ -16,6 +18,11 @@ fi
 read -r GRID < <(python -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["name"])' "$CONFIG")
 mapfile -t CONDS < <(PYTHONPATH=src python -c 'import sys, yaml; from xrobust.params import grid_conditions
 print(*grid_conditions(yaml.safe_load(open(sys.argv[1]))), sep="\n")' "$CONFIG")
+commit() {  # $1: what was made
+  [ "${COMMIT:-0}" = 1 ] || return 0
+  git add "results/$GRID"
+  git diff --cached --quiet -- "results/$GRID" || git commit -q -m "$GRID grid: $1 (result files)" -- "results/$GRID"
+}
 SM=(snakemake -s workflow/Snakefile --configfile "$CONFIG" --cores "${CORES:-all}" --keep-going --rerun-incomplete)
 pgrep -f "snakemake -s workflow/Snakefile" >/dev/null || snakemake -s workflow/Snakefile --configfile "$CONFIG" --unlock >/dev/null 2>&1 || true
 for seed in "${SEEDS[@]}"; do
@@ -26,8 +33,10 @@ for seed in "${SEEDS[@]}"; do
 print(*condition_results(yaml.safe_load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3])), sep="\n")' "$CONFIG" "$cond" "$seed")
     # shellcheck disable=SC2086
     "${SM[@]}" ${SNAKEMAKE_ARGS:-} "${TARGETS[@]}" --config "seeds=[$seed]"
+    commit "seed $seed, $cond"
   done
   echo "== seed $seed, the rest of its jobs ($(date -u +%H:%M:%S))"
   # shellcheck disable=SC2086
   "${SM[@]}" ${SNAKEMAKE_ARGS:-} --config "seeds=[$seed]"
+  commit "seed $seed, the rest of its jobs"
 done

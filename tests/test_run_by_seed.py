@@ -1,5 +1,5 @@
 """scripts/run_by_seed.sh plans a seed one condition at a time (models, attack, the retrieval jobs of its
-encoders), then the rest."""
+encoders), then the rest, and with COMMIT=1 commits each finished condition's result files."""
 import os
 import re
 import subprocess
@@ -60,3 +60,43 @@ def test_condition_results_are_its_attack_and_its_encoders_retrieval():
                                                       "results/powered/retrieval/target/direct_s0_paragraph.json"]
     with pytest.raises(ValueError, match="invalid condition 'intermediate'; allowed values: direct, inter-"):
         condition_results(config, "intermediate", 0)
+
+
+FAKE_SNAKEMAKE = """#!/usr/bin/env bash
+# makes every results/ file it is asked for; fails, having made part of them, on $FAIL_ON
+for arg in "$@"; do
+  case "$arg" in results/*) mkdir -p "$(dirname "$arg")"; echo made > "$arg";; esac
+  if [ -n "${FAIL_ON:-}" ] && [[ "$arg" == *"$FAIL_ON"* ]]; then exit 1; fi
+done
+"""
+
+
+def test_commit_records_each_finished_condition_and_never_a_failed_one(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    (repo / "scripts" / "run_by_seed.sh").write_bytes((ROOT / "scripts" / "run_by_seed.sh").read_bytes())
+    for part in ("src", "configs"):
+        (repo / part).symlink_to(ROOT / part)
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "snakemake").write_text(FAKE_SNAKEMAKE)
+    (fake / "snakemake").chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}:{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path),
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t", "COMMIT": "1", "FAIL_ON": "inter-movie_sentiment_s7_paragraph"}
+    git = lambda *a: subprocess.run(["git", *a], cwd=repo, env=env, capture_output=True, text=True, check=True).stdout  # noqa: E731
+    git("init", "-q")
+    git("commit", "-q", "--allow-empty", "-m", "start")
+    out = subprocess.run(["bash", "scripts/run_by_seed.sh", "configs/powered.yaml", "7"], cwd=repo, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0  # the movie-sentiment condition failed, and the script stopped there
+    log = git("log", "--format=%s").splitlines()
+    # the conditions before it (powered.yaml's order: direct, inter-vitaminc, inter-movie_sentiment)
+    assert log == ["powered grid: seed 7, inter-vitaminc (result files)",
+                   "powered grid: seed 7, direct (result files)", "start"]
+    committed = set(git("ls-files").split())
+    assert "results/powered/attack/inter-vitaminc_s7.json.gz" in committed
+    assert "results/powered/retrieval/intermediate/vitaminc_s7_article.json" in committed
+    # the failed condition made its attack file, which stays uncommitted
+    assert (repo / "results/powered/attack/inter-movie_sentiment_s7.json.gz").exists()
+    assert not any("movie_sentiment" in f for f in committed)
