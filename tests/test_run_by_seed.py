@@ -9,15 +9,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def runner_repo(tmp_path: Path, *parts: str) -> Path:
+    """A copy of the script in a scratch folder that links the repository's `parts`, so that what the
+    script makes lands in the scratch folder."""
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    (repo / "scripts" / "run_by_seed.sh").write_bytes((ROOT / "scripts" / "run_by_seed.sh").read_bytes())
+    for part in parts:
+        (repo / part).symlink_to(ROOT / part)
+    return repo
+
+
 def test_a_seed_is_planned_condition_by_condition(tmp_path):
     import yaml
 
     from xrobust.params import grid_conditions
-    repo = tmp_path / "repo"
-    (repo / "scripts").mkdir(parents=True)
-    (repo / "scripts" / "run_by_seed.sh").write_bytes((ROOT / "scripts" / "run_by_seed.sh").read_bytes())
-    for part in ("src", "workflow", "notebooks", "configs", "book", "_config.yml", "_toc.yml"):
-        (repo / part).symlink_to(ROOT / part)
+    repo = runner_repo(tmp_path, "src", "workflow", "notebooks", "configs", "book", "_config.yml", "_toc.yml")
     out = subprocess.run(["bash", "scripts/run_by_seed.sh", "configs/powered.yaml", "7"], cwd=repo,
                          env={**os.environ, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
                               "SNAKEMAKE_ARGS": "-n --nolock", "HOME": str(tmp_path)},
@@ -72,11 +79,7 @@ done
 
 
 def test_commit_records_each_finished_condition_and_never_a_failed_one(tmp_path):
-    repo = tmp_path / "repo"
-    (repo / "scripts").mkdir(parents=True)
-    (repo / "scripts" / "run_by_seed.sh").write_bytes((ROOT / "scripts" / "run_by_seed.sh").read_bytes())
-    for part in ("src", "configs"):
-        (repo / part).symlink_to(ROOT / part)
+    repo = runner_repo(tmp_path, "src", "configs")
     fake = tmp_path / "bin"
     fake.mkdir()
     (fake / "snakemake").write_text(FAKE_SNAKEMAKE)
