@@ -47,6 +47,40 @@ def test_download_checks_the_pinned_sha256(served, tmp_path, monkeypatch):
     assert not path.exists()
 
 
+def test_a_refused_download_names_the_file_and_the_remedies(served, tmp_path, monkeypatch):
+    """PyPI's file host answered 403 for the pinned bigbench sdist (2026-12-05): the error says which
+    tasks lack data, which file to supply where, and the XROBUST_DATA_DIR alternative."""
+    pytest.importorskip("pooch", reason="pooch is a dependency (requirements.txt); run scripts/setup.sh")
+    _, url = served  # serves an empty folder: the file is not there (404)
+    monkeypatch.setenv("XROBUST_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("XROBUST_DATA_DIR", raising=False)
+    pin = offline_data.PinnedFile("bigbench-1.0.0.tar.gz", f"{url}/bigbench-1.0.0.tar.gz", "ab" * 32)
+    monkeypatch.setitem(offline_data.PINNED, "bigbench", pin)
+    with pytest.raises(offline_data.SourceUnavailable) as err:
+        offline_data.require(["multiemo"])
+    text = str(err.value)
+    assert "multiemo, vitaminc (offline source 'bigbench')" in text
+    assert "404" in text and pin.url in text and "ab" * 32 in text
+    assert str(tmp_path / "cache" / "downloads" / "bigbench-1.0.0.tar.gz") in text
+    assert "XROBUST_DATA_DIR" in text and "scripts/ci_book.sh" in text
+    assert not (tmp_path / "cache" / "data" / ".bigbench.done").exists()  # nothing marked as prepared
+
+
+def test_require_prepares_each_source_once_and_checks_a_local_copy(tmp_path, monkeypatch):
+    monkeypatch.delenv("XROBUST_DATA_DIR", raising=False)
+    prepared = []
+    monkeypatch.setattr(offline_data, "prepare", prepared.append)
+    offline_data.require(["vitaminc", "multiemo", "movie_sentiment", "xnli"])  # xnli: a hub task, left to its loader
+    assert prepared == ["bigbench", "vader"]
+    local = tmp_path / "data"
+    (local / "multiemo").mkdir(parents=True)
+    monkeypatch.setenv("XROBUST_DATA_DIR", str(local))
+    offline_data.require(["multiemo"])  # a local copy: no download
+    assert prepared == ["bigbench", "vader"]
+    with pytest.raises(FileNotFoundError, match=r"no folder for the task\(s\) \['vitaminc'\]"):
+        offline_data.require(["multiemo", "vitaminc"])
+
+
 def _tar_gz(members: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:

@@ -390,3 +390,21 @@ def test_article_level_for_some_encoders():
         check_config(unscored)
     with pytest.raises(ValueError, match=r"invalid 'retrieval_article_encoders': \['all'\]; allowed values: pre"):
         check_config({**config, "retrieval_article_encoders": ["all"]})
+
+
+def test_data_tasks_are_those_the_missing_result_files_need():
+    from xrobust.params import data_tasks
+    config = {**yaml.safe_load((ROOT / "configs" / "powered.yaml").read_text()), "seeds": [6]}
+    done = {f"results/powered/{step}/{name}_s6.json{'.gz' if step == 'attack' else ''}"
+            for step, names in (("target", ["direct", "inter-vitaminc", "inter-movie_sentiment", "multilingual"]),
+                                ("attack", ["direct", "inter-vitaminc", "inter-movie_sentiment", "multilingual"]),
+                                ("intermediate", ["vitaminc", "movie_sentiment"]))
+            for name in names}
+    assert data_tasks(config, made=done.__contains__) == []  # a finished seed reads no data
+    assert data_tasks(config, made=(done - {"results/powered/attack/multilingual_s6.json.gz"}).__contains__) \
+        == ["multiemo"]
+    assert data_tasks(config, made=(done - {"results/powered/intermediate/movie_sentiment_s6.json"}).__contains__) \
+        == ["movie_sentiment"]
+    assert data_tasks(config, made=lambda path: False) == ["movie_sentiment", "multiemo", "vitaminc"]
+    direct_only = {**config, "conditions": ["direct"]}
+    assert data_tasks(direct_only, made=lambda path: False) == ["multiemo"]  # no intermediate condition

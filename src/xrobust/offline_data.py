@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from sklearn.model_selection import train_test_split
 from .examples import write_jsonl
 from .paths import cache_dir
 from .resultfiles import atomic_write_text
-from .tasks import MULTIEMO_LANGS
+from .tasks import MULTIEMO_LANGS, TASKS, get_task
 
 # index blocks of the aligned sentence files (see module docstring)
 MULTIEMO_BLOCKS = {"train": (0, 34000), "validation": (34000, 36000), "test": (36000, 43000)}
@@ -53,6 +54,11 @@ PINNED = {
         "vaderSentiment-3.3.2.tar.gz", "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9"),
 }
 
+
+class SourceUnavailable(RuntimeError):
+    """The pinned file of an offline source could not be downloaded, and no copy of it is there."""
+
+
 def data_root() -> Path:
     return cache_dir() / "data"
 
@@ -62,13 +68,43 @@ def _download(source: str) -> Path:
 
     pooch compares the file, cached or new, with the sha256 pinned in `PINNED` and refuses a
     mismatch. (`pip download` cannot fetch the bigbench sdist: it builds the package's metadata
-    first, and that fails on its direct-URL dependency.)
+    first, and that fails on its direct-URL dependency.) A failed download raises
+    `SourceUnavailable`, which names the file and the two ways to supply the data by hand.
     """
     import pooch
+    import requests
 
     f = PINNED[source]
-    return Path(pooch.retrieve(f.url, known_hash=f"sha256:{f.sha256}", fname=f.filename,
-                               path=cache_dir() / "downloads", progressbar=False))
+    downloads = cache_dir() / "downloads"
+    try:
+        return Path(pooch.retrieve(f.url, known_hash=f"sha256:{f.sha256}", fname=f.filename,
+                                   path=downloads, progressbar=False))
+    except requests.RequestException as e:
+        tasks = ", ".join(t.name for t in TASKS.values() if t.offline == source)
+        raise SourceUnavailable(
+            f"the data of {tasks} (offline source {source!r}) could not be had: downloading {f.filename} "
+            f"(sha256 {f.sha256}) from {f.url} failed ({e}). Either put that file (the same sha256) at "
+            f"{downloads / f.filename}, or set XROBUST_DATA_DIR to a folder of prepared files "
+            "(<task>/<split>/<lang>.jsonl, as xrobust.offline_data.prepare writes them). The committed result "
+            "files need no data: `bash scripts/ci_book.sh` builds the book from them.") from None
+
+
+def require(tasks) -> None:
+    """Make sure the data of `tasks` (task names) can be read, before a run spends compute on
+    them: with XROBUST_DATA_DIR set, that it has a folder for each task; otherwise, that each
+    task's offline source is prepared (downloaded and prepared once). Raises `SourceUnavailable`
+    for a source that cannot be had, `FileNotFoundError` for a task missing from XROBUST_DATA_DIR.
+    Tasks without an offline source (hub tasks) are left to their loader."""
+    local = os.environ.get("XROBUST_DATA_DIR")
+    names = sorted(set(tasks))
+    if local:
+        missing = [t for t in names if not (Path(local) / t).is_dir()]
+        if missing:
+            raise FileNotFoundError(f"XROBUST_DATA_DIR={local!r} has no folder for the task(s) {missing}; "
+                                    f"allowed: a folder per task, <task>/<split>/<lang>.jsonl")
+        return
+    for source in sorted({get_task(t).offline for t in names} - {""}):
+        prepare(source)
 
 
 def _bigbench_tasks(wanted: set[str]) -> dict[str, dict]:

@@ -522,6 +522,23 @@ def grid_conditions(config: dict) -> list[str]:
             for c in ([f"inter-{t}" for t in config["intermediate_tasks"]] if cond == "intermediate" else [cond])]
 
 
+def data_tasks(config: dict, made=lambda path: Path(path).is_file()) -> list[str]:
+    """The tasks whose data a run of `config` still reads, judged by its result files (`made`):
+    the target task while a target or attack file of one of its seeds is missing, and an
+    intermediate task while one of its intermediate files is missing. (Retrieval jobs read the
+    UDHR, not these.)"""
+    name, tasks = config["name"], set()
+    for seed in config["seeds"]:
+        for cond in grid_conditions(config):
+            if not (made(f"results/{name}/target/{cond}_s{seed}.json")
+                    and made(f"results/{name}/attack/{cond}_s{seed}.json.gz")):
+                tasks.add(config["target_task"])
+            task = cond[len("inter-"):] if cond.startswith("inter-") else None
+            if task and not made(f"results/{name}/intermediate/{task}_s{seed}.json"):
+                tasks.add(task)
+    return sorted(tasks)
+
+
 def retrieval_results(config: dict, step: str, seeds: list[int] | None = None) -> list[tuple[str, str | None]]:
     """(result path, the training job whose checkpoint it reads) of each retrieval job of `step`:
     the pretrained encoder once per granularity (job None), then each seed's intermediate
