@@ -159,3 +159,39 @@ def compared_seeds(grid_dir: Path, control: str = "direct") -> list[int]:
         if seed.isdigit():
             by_seed.setdefault(int(seed), set()).add(cond)
     return sorted(s for s, conds in by_seed.items() if control in conds and len(conds) > 1)
+
+
+# ---------------------------------------------------------------- remade checkpoints
+# A checkpoint stays on the machine that trained it; a retrieval job that reads it later needs it
+# remade (scripts/remake_checkpoint.py), and a remade checkpoint is used only if it is the model the
+# committed result file describes.
+REMADE_CHECKS = (("config", None), ("train", "steps"), ("train", "tokens"), ("train", "loss_first"),
+                 ("train", "loss_last"), ("eval", "n"), ("eval", "accuracy"), ("eval", "macro_f1"))
+RETRIEVAL_STEP_FOLDERS = ("retrieval", "retrieval_attack", "retrieval_middle")
+
+
+def recorded_weights(grid_dir, stage: str, name: str, seed: int) -> set[str]:
+    """The sha256 of the weights of checkpoint `<stage>/<name>_s<seed>` as the grid's retrieval
+    result files recorded it (empty when none scored it)."""
+    out = set()
+    for step in RETRIEVAL_STEP_FOLDERS:
+        for path in sorted(Path(grid_dir, step, stage).glob(f"{name}_s{seed}_*.json")):
+            sha = read_json(path).get("model", {}).get("checkpoint", {}).get("weights_sha256")
+            if sha:
+                out.add(sha)
+    return out
+
+
+def remade_differences(committed: dict, remade: dict, weights_sha256: str, recorded: set[str]) -> list[str]:
+    """How a remade training run departs from its committed result file: its config, steps, tokens,
+    first and last losses and evaluation must be equal, and its weights those that committed
+    retrieval files recorded for the checkpoint (if any did). Empty: the same model."""
+    diffs = []
+    for part, key in REMADE_CHECKS:
+        a = committed[part] if key is None else committed[part].get(key)
+        b = remade[part] if key is None else remade[part].get(key)
+        if a != b:
+            diffs.append(f"{part}{'.' + key if key else ''}: committed {a!r}, remade {b!r}")
+    if recorded and recorded != {weights_sha256}:
+        diffs.append(f"weights sha256: recorded {sorted(recorded)}, remade {weights_sha256!r}")
+    return diffs
