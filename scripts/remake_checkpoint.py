@@ -25,7 +25,7 @@ import yaml
 from xrobust import resultfiles
 from xrobust.models import checkpoint_meta
 from xrobust.offline_data import require
-from xrobust.params import config_params, retrieval_results
+from xrobust.params import RETRIEVAL_STEPS, config_params, retrieval_results
 
 
 def main(argv=None) -> int:
@@ -74,7 +74,7 @@ def main(argv=None) -> int:
     resultfiles.write_json(Path("results", grid, "remade", "intermediate", f"{name}.json"), record)
     shutil.rmtree(scratch)
     job = f"intermediate/{name}"
-    todo = [path for step in resultfiles.RETRIEVAL_STEP_FOLDERS for path, j in retrieval_results(config, step, [a.seed])
+    todo = [path for step in RETRIEVAL_STEPS for path, j in retrieval_results(config, step, [a.seed])
             if j == job and not Path(path).exists()]
     print(f"{run_dir / 'checkpoint'}: the committed model (sha256 {weights[:12]}...); its retrieval jobs:")
     print("\n".join(todo) or "(none left)")

@@ -167,18 +167,16 @@ def compared_seeds(grid_dir: Path, control: str = "direct") -> list[int]:
 # committed result file describes.
 REMADE_CHECKS = (("config", None), ("train", "steps"), ("train", "tokens"), ("train", "loss_first"),
                  ("train", "loss_last"), ("eval", "n"), ("eval", "accuracy"), ("eval", "macro_f1"))
-RETRIEVAL_STEP_FOLDERS = ("retrieval", "retrieval_attack", "retrieval_middle")
 
 
 def recorded_weights(grid_dir, stage: str, name: str, seed: int) -> set[str]:
     """The sha256 of the weights of checkpoint `<stage>/<name>_s<seed>` as the grid's retrieval
-    result files recorded it (empty when none scored it)."""
+    result files (<step>/<stage>/<name>_s<seed>_<granularity>.json) recorded it (empty when none did)."""
     out = set()
-    for step in RETRIEVAL_STEP_FOLDERS:
-        for path in sorted(Path(grid_dir, step, stage).glob(f"{name}_s{seed}_*.json")):
-            sha = read_json(path).get("model", {}).get("checkpoint", {}).get("weights_sha256")
-            if sha:
-                out.add(sha)
+    for path in sorted(Path(grid_dir).glob(f"*/{stage}/{name}_s{seed}_*.json")):
+        sha = read_json(path).get("model", {}).get("checkpoint", {}).get("weights_sha256")
+        if sha:
+            out.add(sha)
     return out
 
 
