@@ -392,19 +392,20 @@ def test_article_level_for_some_encoders():
         check_config({**config, "retrieval_article_encoders": ["all"]})
 
 
-def test_data_tasks_are_those_the_missing_result_files_need():
-    from xrobust.params import data_tasks
+def test_data_tasks_are_those_the_jobs_about_to_run_read():
+    from xrobust.params import data_tasks, retrieval_results
     config = {**yaml.safe_load((ROOT / "configs" / "powered.yaml").read_text()), "seeds": [6]}
-    done = {f"results/powered/{step}/{name}_s6.json{'.gz' if step == 'attack' else ''}"
-            for step, names in (("target", ["direct", "inter-vitaminc", "inter-movie_sentiment", "multilingual"]),
-                                ("attack", ["direct", "inter-vitaminc", "inter-movie_sentiment", "multilingual"]),
-                                ("intermediate", ["vitaminc", "movie_sentiment"]))
-            for name in names}
-    assert data_tasks(config, made=done.__contains__) == []  # a finished seed reads no data
-    assert data_tasks(config, made=(done - {"results/powered/attack/multilingual_s6.json.gz"}).__contains__) \
-        == ["multiemo"]
-    assert data_tasks(config, made=(done - {"results/powered/intermediate/movie_sentiment_s6.json"}).__contains__) \
+    assert data_tasks(config, []) == []  # nothing to run reads no data
+    assert data_tasks(config, ["results/powered/attack/multilingual_s6.json.gz"]) == ["multiemo"]
+    assert data_tasks(config, ["results/powered/target/inter-vitaminc_s6.json",
+                               "runs/powered/target/inter-vitaminc_s6/02_target.ipynb"]) == ["multiemo"]
+    assert data_tasks(config, ["results/powered/intermediate/movie_sentiment_s6.json",
+                               "runs/powered/intermediate/movie_sentiment_s6/01_intermediate.ipynb"]) \
         == ["movie_sentiment"]
-    assert data_tasks(config, made=lambda path: False) == ["movie_sentiment", "multiemo", "vitaminc"]
-    direct_only = {**config, "conditions": ["direct"]}
-    assert data_tasks(direct_only, made=lambda path: False) == ["multiemo"]  # no intermediate condition
+    # an intermediate encoder and its retrieval jobs read the intermediate task's data only
+    retrieval = [path for step in ("retrieval", "retrieval_attack", "retrieval_middle")
+                 for path, _ in retrieval_results(config, step)]
+    assert retrieval and data_tasks(config, retrieval) == []
+    assert data_tasks(config, ["results/powered/intermediate/vitaminc_s6.json", *retrieval]) == ["vitaminc"]
+    # another grid's files are not this run's jobs
+    assert data_tasks(config, ["results/pilot/target/direct_s6.json"]) == []

@@ -121,3 +121,25 @@ def test_a_data_source_that_cannot_be_had_stops_the_run_before_any_job(tmp_path)
     assert "XROBUST_DATA_DIR" in text
     assert text.count("== seed 0,") == 1  # stopped at its first condition
     assert not (repo / "results").exists() and not (repo / "runs").exists()  # no job ran
+
+
+def test_jobs_that_read_no_unavailable_data_still_run(tmp_path):
+    """With the data sdist refused, the check before the first job looks at the jobs about to run:
+    a retrieval job (UDHR only) passes it, a target job stops there. `--touch` runs the check and no job."""
+    repo = runner_repo(tmp_path, "src", "workflow", "notebooks", "configs", "book", "_config.yml", "_toc.yml")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path),
+           "XROBUST_CACHE": str(tmp_path / "cache"), "HTTPS_PROXY": "http://127.0.0.1:9",
+           "HTTP_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
+    env.pop("XROBUST_DATA_DIR", None)
+
+    def touch(target):
+        return subprocess.run(["snakemake", "-s", "workflow/Snakefile", "--configfile", "configs/powered.yaml",
+                               "--cores", "1", "--touch", target, "--config", "seeds=[6]"],
+                              cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+
+    retrieval = touch("results/powered/retrieval/pretrained_paragraph.json")
+    assert retrieval.returncode == 0, (retrieval.stdout + retrieval.stderr)[-2000:]
+    assert "could not be had" not in retrieval.stdout + retrieval.stderr
+    target = touch("results/powered/target/direct_s6.json")
+    assert target.returncode != 0
+    assert "could not be had: downloading bigbench-1.0.0.tar.gz" in target.stdout + target.stderr

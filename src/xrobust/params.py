@@ -522,20 +522,16 @@ def grid_conditions(config: dict) -> list[str]:
             for c in ([f"inter-{t}" for t in config["intermediate_tasks"]] if cond == "intermediate" else [cond])]
 
 
-def data_tasks(config: dict, made=lambda path: Path(path).is_file()) -> list[str]:
-    """The tasks whose data a run of `config` still reads, judged by its result files (`made`):
-    the target task while a target or attack file of one of its seeds is missing, and an
-    intermediate task while one of its intermediate files is missing. (Retrieval jobs read the
-    UDHR, not these.)"""
-    name, tasks = config["name"], set()
-    for seed in config["seeds"]:
-        for cond in grid_conditions(config):
-            if not (made(f"results/{name}/target/{cond}_s{seed}.json")
-                    and made(f"results/{name}/attack/{cond}_s{seed}.json.gz")):
-                tasks.add(config["target_task"])
-            task = cond[len("inter-"):] if cond.startswith("inter-") else None
-            if task and not made(f"results/{name}/intermediate/{task}_s{seed}.json"):
-                tasks.add(task)
+def data_tasks(config: dict, outputs) -> list[str]:
+    """The tasks whose data the jobs making `outputs` read (the result paths of the jobs a run is
+    about to start, as Snakemake lists them): the target task for a target or attack file, the
+    intermediate task for an intermediate file. Retrieval jobs read the UDHR, not these, so they
+    run while a task's source cannot be had."""
+    kind = rf"results/{re.escape(config['name'])}/(target|attack|intermediate)/(.+)_s\d+\.json(?:\.gz)?"
+    tasks = set()
+    for path in map(str, outputs):
+        if m := re.fullmatch(kind, path):
+            tasks.add(m[2] if m[1] == "intermediate" else config["target_task"])
     return sorted(tasks)
 
 
