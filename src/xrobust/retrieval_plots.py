@@ -81,7 +81,7 @@ def change_per_language(table, title: str, min_group: int = 2):
                     fmt="o", ms=2.5, lw=0.7, color=colour, label=enc)
     ax.axvline(0, color="black", lw=0.6)
     _language_axis(ax, order, _starred(order))
-    ax.set(xlabel="change in top-1 accuracy against the pretrained encoder (95% CI over seeds)", title=title)
+    ax.set(xlabel="change in top-1 accuracy against the pretrained encoder (95% CI)", title=title)
     ax.legend(loc="lower left", fontsize=7)
     return fig
 
