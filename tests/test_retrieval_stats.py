@@ -50,6 +50,7 @@ def test_effect_is_paired_by_unit_with_seeds_as_the_unit(tmp_path):
     fig = retrieval_plots.change_per_language(langs.reset_index().assign(encoder="inter x"), "t")
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert len(labels) == 3 and any(label.startswith("★ French") for label in labels)
+    _assert_legend_below_axis(fig)
     fig = retrieval_plots.change_against_pretrained(langs.reset_index().assign(encoder="inter x"), "t")
     points = fig.axes[0].collections[0].get_offsets()
     assert sorted(map(tuple, points.round(3))) == [(0.5, 0.0), (0.5, 0.25), (0.5, 0.25)]  # fr, then sco and yo
@@ -104,6 +105,15 @@ def test_attack_effect_pairs_each_seed_with_the_pretrained_encoder(tmp_path):
     table = summary.reset_index().assign(encoder=lambda d: d.condition).join(meta, on="language")
     fig = retrieval_plots.success_per_language(table, "t")
     assert len(fig.axes[0].get_yticklabels()) == 3 and len(fig.axes[0].collections) == 2  # 2 encoders
+    _assert_legend_below_axis(fig)
+
+
+def _assert_legend_below_axis(fig):
+    """The legend hides no language row: it lies wholly under the axis and its x label."""
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    assert legend.y1 < ax.xaxis.label.get_window_extent(renderer).y0 < ax.get_window_extent(renderer).y0
 
 
 def test_attack_files_of_another_design_or_unfinished_are_refused(tmp_path):

@@ -38,6 +38,12 @@ def _starred(order):
     return [f"{'★ ' if t else ''}{n} ({c})" for n, c, t in rows]
 
 
+def _legend_below(ax, ncol: int):
+    """The legend under the x label, where it hides no language's row (the axis is 100+ rows tall)."""
+    height = ax.get_position().height * ax.figure.get_figheight()  # inches
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.45 / height), ncol=ncol, fontsize=7, frameon=False)
+
+
 def per_language(df, title: str, min_group: int = 2):
     """One row per language, both directions as dots; grouped by script; Tatoeba languages starred."""
     df = _ordered(df, min_group)
@@ -47,7 +53,7 @@ def per_language(df, title: str, min_group: int = 2):
         ax.scatter(df[direction], y, marker=marker, s=18, label=LABELS[direction])
     _language_axis(ax, df, _starred(df))
     ax.set(xlim=(-0.02, 1.02), xlabel="top-1 accuracy", title=title)
-    ax.legend(loc="lower left", fontsize=7)
+    _legend_below(ax, ncol=2)
     return fig
 
 
@@ -82,7 +88,7 @@ def change_per_language(table, title: str, min_group: int = 2):
     ax.axvline(0, color="black", lw=0.6)
     _language_axis(ax, order, _starred(order))
     ax.set(xlabel="change in top-1 accuracy against the pretrained encoder (95% CI)", title=title)
-    ax.legend(loc="lower left", fontsize=7)
+    _legend_below(ax, ncol=1)
     return fig
 
 
@@ -101,7 +107,7 @@ def success_per_language(summary, title: str, min_group: int = 2):
                    marker=marker, color=colour, label=enc, alpha=0.8)
     _language_axis(ax, order, [f"{n} ({c})" for n, c in zip(order["name"], order.index, strict=True)])
     ax.set(xlim=(-0.02, 1.02), xlabel="attack success rate (units retrieved correctly before the attack)", title=title)
-    ax.legend(loc="lower left", fontsize=7)
+    _legend_below(ax, ncol=len(encoders))
     return fig
 
 
