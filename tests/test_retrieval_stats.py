@@ -1,5 +1,6 @@
 """Retrieval of a grid's encoders against the pretrained encoder: pairing by unit, seeds as the unit."""
 import numpy as np
+import pandas as pd
 import pytest
 
 from xrobust import resultfiles, retrieval_plots, retrieval_stats
@@ -47,6 +48,17 @@ def test_effect_is_paired_by_unit_with_seeds_as_the_unit(tmp_path):
     assert langs.loc["yo", "pretrained"] == 0.5 and langs.loc["fr", "delta"] == 0.0
     assert langs.loc["sco", "xlmr_pretraining"] == False and "p_holm" in langs  # noqa: E712
     assert langs.loc["fr", "tatoeba"] and not langs.loc["yo", "tatoeba"]
+    two = langs.reset_index().assign(  # yo in a script of its own, with the best pretrained top-1
+        pretrained=lambda d: d.language.map({"fr": 0.5, "sco": 0.9, "yo": 0.99}),
+        script_name=lambda d: d.script_name.where(d.language != "yo", "Other"))
+    two = pd.concat([two.assign(encoder="x"), two.assign(encoder="y", delta=-two.delta, n_seeds=2)])
+    table = retrieval_stats.change_table(two)
+    assert list(table.index) == ["sco", "fr", "yo"]  # the script with more languages first, then by pretrained
+    assert table.loc["fr", "pretrained top-1"] == 0.5 and table.loc["sco", "script"] == "Latin"
+    x, y = f"x, {langs.n_seeds.max()} seeds: change [95% CI]", "y, 2 seeds: change [95% CI]"
+    assert table.loc["yo", x] == f"{langs.loc['yo', 'delta']:+.3f} [{langs.loc['yo', 'ci_low']:+.3f}, " \
+                                 f"{langs.loc['yo', 'ci_high']:+.3f}]"
+    assert table.loc["yo", y].startswith(f"{-langs.loc['yo', 'delta']:+.3f} [")
     fig = retrieval_plots.change_per_language(langs.reset_index().assign(encoder="inter x"), "t")
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert len(labels) == 3 and any(label.startswith("★ French") for label in labels)
@@ -101,6 +113,11 @@ def test_attack_effect_pairs_each_seed_with_the_pretrained_encoder(tmp_path):
     assert summary.loc[("pretrained", "fr"), "success_rate"] == 0.25
     assert summary.loc[("pretrained", "fr"), "n_seeds"] == 1  # one model, counted once
     assert summary.loc[("intermediate:x", "yo"), "perturbed_ratio"] == pytest.approx(0.1)
+    table = retrieval_stats.attack_language_table(summary.reset_index())
+    assert list(table.columns) == ["language", "script", "pretrained: success (units)", "x, 3 seeds: success (units)"]
+    assert table.loc["fr", "pretrained: success (units)"] == "0.250 (8)"  # 2 of 8 broken, one model
+    # per seed 4, 5 and 3 of the 8 units broken: 12 of 24 (seeds pooled)
+    assert table.loc["fr", "x, 3 seeds: success (units)"] == "0.500 (24)"
     meta = retrieval_stats.udhr_language_frame()[["name", "script_name"]]
     table = summary.reset_index().assign(encoder=lambda d: d.condition).join(meta, on="language")
     fig = retrieval_plots.success_per_language(table, "t")

@@ -206,3 +206,47 @@ def attack_summary(records: pd.DataFrame) -> pd.DataFrame:
     out["perturbed_ratio"] = ok.perturbed_ratio.mean()
     out["queries"] = ok.queries.mean()
     return out.reset_index()
+
+
+# ---------------------------------------------------------------- per-language tables of the chapter
+
+def _by_script(table: pd.DataFrame, within: str) -> pd.DataFrame:
+    """Scripts with the most languages first, then by name; within a script, `within` descending."""
+    n_script = table.groupby("script_name")["script_name"].transform("count")
+    return (table.assign(n_script=n_script).sort_values(["n_script", "script_name", within],
+                                                         ascending=[False, True, False]).drop(columns="n_script"))
+
+
+def change_table(per_language: pd.DataFrame) -> pd.DataFrame:
+    """One row per language (from `language_effects` of several encoders, an `encoder` column
+    naming each): its metadata, the pretrained encoder's top-1, and per encoder the change with
+    its 95% CI, the encoder's seeds in the column name; grouped by script, sorted by pretrained."""
+    meta = ["name", "script_name", "xlmr_pretraining", "tatoeba", "pretrained"]
+    table = per_language.drop_duplicates("language").set_index("language")[meta]
+    for encoder, part in per_language.groupby("encoder", sort=True):
+        part = part.set_index("language")
+        text = [f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, lo, hi in zip(part.delta, part.ci_low, part.ci_high,
+                                                                         strict=True)]
+        table[f"{encoder}, {int(part.n_seeds.max())} seeds: change [95% CI]"] = pd.Series(text, part.index)
+    return (_by_script(table, "pretrained").round({"pretrained": 3}).rename_axis("code")
+            .rename(columns={"name": "language", "script_name": "script", "xlmr_pretraining": "in XLM-R pretraining",
+                             "tatoeba": "Tatoeba", "pretrained": "pretrained top-1"}))
+
+
+def attack_language_table(summary: pd.DataFrame, recipe: str = "char") -> pd.DataFrame:
+    """One row per language (from `attack_summary`): per condition, the attack success rate of
+    `recipe` on the units retrieved correctly before the attack, with their number (seeds pooled),
+    grouped by script and sorted by the pretrained encoder's rate."""
+    part = summary[summary.recipe == recipe]
+    meta = udhr_language_frame()[["name", "script_name"]]
+    table = meta.loc[sorted(set(part.language))]
+    for cond in sorted(set(part.condition), key=lambda c: (c != "pretrained", c)):  # the control first
+        rows = part[part.condition == cond].set_index("language")
+        label = "pretrained" if cond == "pretrained" else f"{cond.split(':', 1)[-1]}, {int(rows.n_seeds.max())} seeds"
+        table[f"{label}: success (units)"] = [
+            "n/a (0)" if n == 0 else f"{r:.3f} ({int(n)})" for r, n in zip(rows.success_rate.reindex(table.index),
+                                                                          rows.n_clean.reindex(table.index).fillna(0),
+                                                                          strict=True)]
+    order = part[part.condition == "pretrained"].set_index("language").success_rate.reindex(table.index).fillna(-1)
+    return (_by_script(table.assign(order=order), "order").drop(columns="order").rename_axis("code")
+            .rename(columns={"name": "language", "script_name": "script"}))
