@@ -4,7 +4,8 @@
 
 1. every internal link and image of every page points at a file that exists;
 2. the results page renders in headless Chromium with its figures loaded (naturalWidth > 0)
-   and no unresolved glue (a `{glue` literal left in the text);
+   and no unresolved glue (a `{glue` literal left in the text); no page of the book's Markdown
+   shows a glue role or directive fence as text;
 3. no number glued into the book reads `nan` or `0.000` (a degenerate statistic or one
    rounded away); `--allow-zero KEY` accepts a key whose value is known to be exactly zero;
 4. with `--pdf`: the PDF has at least `--min-pages` pages and embeds every figure of the
@@ -15,6 +16,7 @@ Exits non-zero on any problem. Needs Debian's `chromium`.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import re
 import shutil
@@ -55,6 +57,23 @@ def broken_links(root: Path) -> list[str]:
             target = (page.parent / unquote(u.path)).resolve()
             if not target.exists():
                 bad.append(f"{page.relative_to(root)} -> {ref}")
+    return bad
+
+
+# MyST markup that reached a page as text: a fence whose info string holds a backtick is no fence
+# (CommonMark), so the directive, and every glue role after it, is printed as written
+UNRENDERED = re.compile(r"\{glue(?::[a-z]*)?\}`|`{3,}\{[a-z-]+\}")
+
+
+def unrendered_markup(root: Path) -> list[str]:
+    """Pages written from the book's Markdown (not the executed notebooks) whose visible text
+    still holds a glue role or a directive fence."""
+    bad = []
+    for page in sorted((root / "book").glob("*.html")):
+        text = re.sub(r"<[^>]+>", "", page.read_text(encoding="utf-8", errors="replace"))
+        found = UNRENDERED.search(html.unescape(text))
+        if found:
+            bad.append(f"{page.relative_to(root)}: {found.group(0)!r}")
     return bad
 
 
@@ -171,6 +190,7 @@ def main(argv=None) -> int:
     problems = [f"broken link: {b}" for b in broken_links(a.root)]
     source = a.source or a.root.resolve().parent.parent
     problems += [f"degenerate glued number: {b}" for b in degenerate_glue(source, a.allow_zero)]
+    problems += [f"unrendered MyST markup: {b}" for b in unrendered_markup(a.root)]
     if a.pdf:
         problems += pdf_problems(a.pdf, a.root, a.min_pages)
     # the results page; without the answer grid (scripts/book_toc.py left it out) the demo run's page

@@ -58,3 +58,12 @@ def test_a_zero_point_difference_is_a_result_a_zero_bound_is_not(tmp_path):
                                             "{glue:text}`generated/a.ipynb::en_lo:.3f` "
                                             "{glue:text}`generated/a.ipynb::x_delta:.3f`")
     assert check_book.degenerate_glue(tmp_path) == ["book/r.md: en_lo = 0.000", "book/r.md: x_delta = nan"]
+
+
+def test_markup_left_as_text_is_found_on_the_books_pages(tmp_path):
+    (tmp_path / "book" / "generated").mkdir(parents=True)
+    (tmp_path / "book" / "ok.html").write_text("<p>change <span>+0.229</span> (<code>char</code>)</p>")
+    (tmp_path / "book" / "bad.html").write_text("<p>```{csv-table} Attack success of the <code>char</code> "
+                                                "recipe</p><p>{glue:}`generated/a.ipynb::k`</p>")
+    (tmp_path / "book" / "generated" / "nb.html").write_text("<pre>{glue:}`x`</pre>")  # a notebook may show it
+    assert check_book.unrendered_markup(tmp_path) == ["book/bad.html: '```{csv-table}'"]
