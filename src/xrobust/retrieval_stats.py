@@ -210,7 +210,7 @@ def attack_summary(records: pd.DataFrame) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- per-language tables of the chapter
 
-def _by_script(table: pd.DataFrame, within: str) -> pd.DataFrame:
+def by_script(table: pd.DataFrame, within: str) -> pd.DataFrame:
     """Scripts with the most languages first, then by name; within a script, `within` descending."""
     n_script = table.groupby("script_name")["script_name"].transform("count")
     return (table.assign(n_script=n_script).sort_values(["n_script", "script_name", within],
@@ -228,7 +228,7 @@ def change_table(per_language: pd.DataFrame) -> pd.DataFrame:
         text = [f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, lo, hi in zip(part.delta, part.ci_low, part.ci_high,
                                                                          strict=True)]
         table[f"{encoder}, {int(part.n_seeds.max())} seeds: change [95% CI]"] = pd.Series(text, part.index)
-    return (_by_script(table, "pretrained").round({"pretrained": 3}).rename_axis("code")
+    return (by_script(table, "pretrained").round({"pretrained": 3}).rename_axis("code")
             .rename(columns={"name": "language", "script_name": "script", "xlmr_pretraining": "in XLM-R pretraining",
                              "tatoeba": "Tatoeba", "pretrained": "pretrained top-1"}))
 
@@ -248,5 +248,5 @@ def attack_language_table(summary: pd.DataFrame, recipe: str = "char") -> pd.Dat
                                                                           rows.n_clean.reindex(table.index).fillna(0),
                                                                           strict=True)]
     order = part[part.condition == "pretrained"].set_index("language").success_rate.reindex(table.index).fillna(-1)
-    return (_by_script(table.assign(order=order), "order").drop(columns="order").rename_axis("code")
+    return (by_script(table.assign(order=order), "order").drop(columns="order").rename_axis("code")
             .rename(columns={"name": "language", "script_name": "script"}))
