@@ -39,3 +39,18 @@ def test_a_growing_grid_gets_its_page_once_a_seed_compares_two_conditions(tmp_pa
     assert "role: powered" in command and "compare_dir: results/pilot" in command
     pilot = next(line for line in second.splitlines() if "papermill" in line and "analysis_pilot.ipynb" in line)
     assert "role: answer" in pilot and "compare_dir: results/" not in pilot  # the pilot re-runs no grid
+
+
+def test_the_retrieval_demo_gets_a_page_with_its_rerun_check_once_its_files_are_there(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for part in ("src", "workflow", "notebooks", "book", "_config.yml", "_toc.yml"):
+        (repo / part).symlink_to(ROOT / part)
+    assert "retrieval_demo.ipynb" not in _plan(repo, tmp_path)
+    path = repo / "results/demo_retrieval/retrieval/pretrained_paragraph.json"
+    path.parent.mkdir(parents=True)
+    path.write_text("{}")
+    command = next(line for line in _plan(repo, tmp_path).splitlines()
+                   if "papermill" in line and "retrieval_demo.ipynb" in line)
+    assert "role: demo" in command and "compare_dir: results/powered" in command
+    assert "grid_dir: results/demo_retrieval" in command

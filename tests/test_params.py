@@ -409,3 +409,41 @@ def test_data_tasks_are_those_the_jobs_about_to_run_read():
     assert data_tasks(config, ["results/powered/intermediate/vitaminc_s6.json", *retrieval]) == ["vitaminc"]
     # another grid's files are not this run's jobs
     assert data_tasks(config, ["results/pilot/target/direct_s6.json"]) == []
+
+
+def test_a_retrieval_only_grid_trains_intermediate_encoders_and_no_classifier():
+    from xrobust.params import config_data_tasks, grid_conditions, retrieval_results
+    config = yaml.safe_load((ROOT / "configs" / "demo_retrieval.yaml").read_text())
+    check_config(config)
+    assert grid_conditions(config) == [] and config_data_tasks(config) == ["movie_sentiment"]
+    assert [job for _, job in retrieval_results(config, "retrieval_attack")] == [
+        None, "intermediate/movie_sentiment_s0", "intermediate/movie_sentiment_s1"]
+    # it re-makes the powered grid's retrieval design, so its files compare with the committed ones
+    powered = yaml.safe_load((ROOT / "configs" / "powered.yaml").read_text())
+    for step, job in [("intermediate", {"task": "movie_sentiment", "seed": 0}), ("retrieval", {}),
+                      ("retrieval_attack", {})]:
+        assert config_params(config, step, **job) == config_params(powered, step, **job)
+    with pytest.raises(ValueError, match="nothing to run; allowed: conditions from direct"):
+        check_config({k: v for k, v in config.items() if not k.startswith("retrieval")})
+    with pytest.raises(ValueError, match="'target' retrieval encoders with 'conditions: \\[\\]'"):
+        check_config({**config, "retrieval_encoders": ["pretrained", "target"]})
+
+
+def test_main_config_falls_back_to_the_retrieval_demo_when_the_data_cannot_be_had(monkeypatch, capsys):
+    from xrobust import offline_data
+    from xrobust.params import main_config
+    asked = []
+
+    def require(tasks):
+        asked.append(list(tasks))
+        if "multiemo" in tasks:
+            raise offline_data.SourceUnavailable("downloading bigbench-1.0.0.tar.gz failed (403)")
+
+    monkeypatch.setattr(offline_data, "require", require)
+    default, demo = str(ROOT / "configs" / "default.yaml"), str(ROOT / "configs" / "demo_retrieval.yaml")
+    assert main_config(default, demo) == demo
+    assert asked == [["multiemo", "vitaminc"], ["movie_sentiment"]]
+    err = capsys.readouterr().err
+    assert "cannot run here: downloading bigbench-1.0.0.tar.gz failed (403)" in err and "demo_retrieval" in err
+    monkeypatch.setattr(offline_data, "require", lambda tasks: None)
+    assert main_config(default, demo) == default

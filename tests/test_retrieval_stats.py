@@ -142,3 +142,26 @@ def test_attack_files_of_another_design_or_unfinished_are_refused(tmp_path):
     resultfiles.write_json(root / "intermediate" / "x_s0_paragraph.json", _attack_doc({"fr": {0}}, complete=False))
     with pytest.raises(ValueError, match="unfinished"):
         retrieval_stats.load_attacks(tmp_path / "g")
+
+
+def test_rerun_check_compares_the_files_both_grids_have_outcome_by_outcome(tmp_path):
+    old, new = _grid(tmp_path / "old", seeds=(0, 1, 2)), _grid(tmp_path / "new", seeds=(0, 1))
+    for root in (old, new):
+        resultfiles.write_json(root / "retrieval_attack" / "pretrained_paragraph.json",
+                               _attack_doc({lang: {0, 1} for lang in LANGS}))
+    # the re-made seed 1 differs in one unit of one language, one direction
+    doc = resultfiles.read_json(new / "retrieval" / "intermediate" / "x_s1_paragraph.json")
+    hits = doc["rows"][2]["correct_xx_to_en"]
+    doc["rows"][2]["correct_xx_to_en"] = ("0" if hits[0] == "1" else "1") + hits[1:]
+    resultfiles.write_json(new / "retrieval" / "intermediate" / "x_s1_paragraph.json", doc)
+    (new / "retrieval" / "intermediate" / "x_s9_paragraph.json").write_text("{}")  # only here: not compared
+    check = retrieval_stats.rerun_check(new, old).set_index("file")
+    assert list(check.index) == ["retrieval/intermediate/x_s0_paragraph.json",
+                                 "retrieval/intermediate/x_s1_paragraph.json", "retrieval/pretrained_paragraph.json",
+                                 "retrieval_attack/pretrained_paragraph.json"]
+    s0, s1 = (check.loc[f"retrieval/intermediate/x_s{seed}_paragraph.json"] for seed in (0, 1))
+    assert s0.identical == 1.0 and s0.compared == len(LANGS) * 2 * N and s0.here == s0.there
+    assert s1.identical == pytest.approx(1 - 1 / (len(LANGS) * 2 * N)) and s1.here != s1.there
+    attack = check.loc["retrieval_attack/pretrained_paragraph.json"]
+    assert attack.value == "attack success" and attack.identical == 1.0 and attack.here == 0.25
+    assert attack.compared == len(LANGS) * 8 and attack.weights == "no checkpoint"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import sys
 import typing
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
@@ -508,7 +509,11 @@ def config_params(config: dict, step: str, **job) -> dict:
 
 
 def config_conditions(config: dict) -> list[str]:
-    """The conditions a workflow config runs (`conditions`; default: direct and intermediate)."""
+    """The conditions a workflow config runs (`conditions`; default: direct and intermediate).
+    `conditions: []` trains no classifier: a retrieval-only grid, whose encoders are the pretrained
+    one and its intermediate encoders (no target training, as Phang et al. evaluate retrieval)."""
+    if config.get("conditions") == []:
+        return []
     try:
         return check_list("conditions", config.get("conditions", ["direct", "intermediate"]), CONDITIONS)
     except ValueError as e:
@@ -538,13 +543,11 @@ def data_tasks(config: dict, outputs) -> list[str]:
 def retrieval_results(config: dict, step: str, seeds: list[int] | None = None) -> list[tuple[str, str | None]]:
     """(result path, the training job whose checkpoint it reads) of each retrieval job of `step`:
     the pretrained encoder once per granularity (job None), then each seed's intermediate
-    encoders ('intermediate/<task>_s<seed>') and target encoders ('target/<condition>_s<seed>'),
-    lowest seed first. `seeds` defaults to the config's."""
+    encoders ('intermediate/<task>_s<seed>', one per `intermediate_tasks`) and target encoders
+    ('target/<condition>_s<seed>'), lowest seed first. `seeds` defaults to the config's."""
     encoders, _ = retrieval_jobs(config)
     chosen, name = encoders[step], config["name"]
-    conditions = grid_conditions(config)
-    stages = {"intermediate": [c[len("inter-"):] for c in conditions if c.startswith("inter-")],
-              "target": conditions}
+    stages = {"intermediate": list(config.get("intermediate_tasks") or []), "target": grid_conditions(config)}
     out = [(f"results/{name}/{step}/pretrained_{g}.json", None)
            for g in stage_granularities(config, step, "pretrained") if "pretrained" in chosen]
     for seed in config.get("seeds", []) if seeds is None else seeds:
@@ -569,6 +572,39 @@ def condition_results(config: dict, condition: str, seed: int) -> list[str]:
     return [f"results/{config['name']}/attack/{condition}_s{seed}.json.gz", *retrieval]
 
 
+def config_data_tasks(config: dict) -> list[str]:
+    """Every task whose data a config's training jobs read: its intermediate tasks, and its target
+    task unless it trains no classifier (`conditions: []`). Retrieval jobs read the UDHR only."""
+    tasks = set(config.get("intermediate_tasks") or [])
+    if config_conditions(config):
+        tasks.add(config["target_task"])
+    return sorted(tasks)
+
+
+def main_config(config_path: str, fallback_path: str) -> str:
+    """The config of the README's main command: `config_path` when the data of its training jobs can
+    be had (downloaded and prepared here, once), else `fallback_path`, whose data must be had, with
+    the reason on stderr. A source can vanish from its registry; the main command then still runs
+    a real experiment, on the data that is there, and says which one."""
+    import yaml
+
+    from .offline_data import SourceUnavailable, require
+
+    configs = [yaml.safe_load(Path(p).read_text(encoding="utf-8")) for p in (config_path, fallback_path)]
+    for config in configs:
+        check_config(config)  # both, before any download: a broken fallback is found at once
+    try:
+        require(config_data_tasks(configs[0]))
+        return config_path
+    except SourceUnavailable as e:
+        print(f"xrobust: the grid of {config_path} cannot run here: {e}\n"
+              f"xrobust: running {fallback_path} instead (grid {configs[1]['name']!r}; its data: "
+              f"{', '.join(config_data_tasks(configs[1]))} and the UDHR). Set CONFIG to choose a grid.",
+              file=sys.stderr)
+    require(config_data_tasks(configs[1]))
+    return fallback_path
+
+
 def check_config(config: dict) -> None:
     """Validate every key and value of a workflow config before any job runs."""
     conditions = config_conditions(config)
@@ -576,9 +612,16 @@ def check_config(config: dict) -> None:
     step1 = {"intermediate_checkpoint": "<step 1 checkpoint>"}
     jobs += [("target", {"condition": c, **(step1 if c == "intermediate" else {})}) for c in conditions]
     encoders, _ = retrieval_jobs(config)
+    if not conditions and not any(encoders.values()):
+        raise ValueError(f"config {config.get('name')!r}: 'conditions: []' and no retrieval encoders: nothing to "
+                         f"run; allowed: conditions from {', '.join(CONDITIONS)}, or retrieval_encoders "
+                         f"(any of {', '.join(RETRIEVAL_ENCODERS)})")
+    if not conditions and "target" in {e for chosen in encoders.values() for e in chosen}:
+        raise ValueError(f"config {config.get('name')!r}: 'target' retrieval encoders with 'conditions: []' (no "
+                         "target training); allowed: pretrained, intermediate")
     jobs += [(step, {"granularity": g}) for step in encoders
              for g in sorted({g for stage in encoders[step] for g in stage_granularities(config, step, stage)})]
-    for step, job in jobs + [("attack", {})]:
+    for step, job in jobs + ([("attack", {})] if conditions else []):
         try:
             (RETRIEVAL_STEPS.get(step) or STEPS[step]).build(**config_params(config, step, **job))
         except ValueError as e:

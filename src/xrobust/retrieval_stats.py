@@ -250,3 +250,43 @@ def attack_language_table(summary: pd.DataFrame, recipe: str = "char") -> pd.Dat
     order = part[part.condition == "pretrained"].set_index("language").success_rate.reindex(table.index).fillna(-1)
     return (by_script(table.assign(order=order), "order").drop(columns="order").rename_axis("code")
             .rename(columns={"name": "language", "script_name": "script"}))
+
+
+# ---------------------------------------------------------------- re-run check
+
+def rerun_check(grid_dir, compare_dir) -> pd.DataFrame:
+    """Every retrieval result file of `grid_dir` that `compare_dir` also has (the same path under
+    each grid: a grid that re-runs some seeds of another's design), compared outcome by outcome:
+    the encoder's weights sha256 in both, how many outcomes (unit, language, direction; or attacked
+    unit and recipe) were compared, the share identical, and top-1 (attack success) in each.
+    Training on one machine kind is bit-reproducible, so a re-run should agree everywhere."""
+    rows = []
+    for path in sorted(Path(grid_dir).glob("retrieval*/**/*.json")):
+        rel = path.relative_to(grid_dir)
+        other = Path(compare_dir) / rel
+        if not other.is_file():
+            continue
+        docs = [resultfiles.read_json(p) for p in (path, other)]
+        if rel.parts[0] == "retrieval_attack":
+            frames = [_attack_records(d).set_index(["language", "recipe", "uid"]) for d in docs]
+            value, column = "attack success", "robust"
+            shas = [d["config"].get("model", {}).get("checkpoint", {}).get("weights_sha256") for d in docs]
+        else:
+            frames = [_units(d).set_index(["language", "direction", "unit"]) for d in docs]
+            value, column = "top-1", "correct"
+            shas = [d.get("model", {}).get("checkpoint", {}).get("weights_sha256") for d in docs]
+        here, there = frames
+        both = here.merge(there, left_index=True, right_index=True, suffixes=("", "_there"))
+        same = (both[column] == both[f"{column}_there"]) & (
+            both["clean"] == both["clean_there"] if "clean" in both else True)
+        if column == "robust":  # success: a unit retrieved correctly whose attack broke it
+            means = [(f.clean - f.robust).sum() / max(f.clean.sum(), 1) for f in (here, there)]
+        else:
+            means = [f.correct.mean() for f in (here, there)]
+        rows.append({"file": str(rel), "value": value, "weights": "no checkpoint" if shas[0] is None else
+                     ("same" if shas[0] == shas[1] else "different"),
+                     "compared": len(both), "only_one_grid": len(here) + len(there) - 2 * len(both),
+                     "identical": float(same.mean()) if len(both) else float("nan"),
+                     "here": means[0], "there": means[1]})
+    return pd.DataFrame(rows, columns=["file", "value", "weights", "compared", "only_one_grid", "identical",
+                                       "here", "there"])
