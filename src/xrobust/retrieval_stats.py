@@ -267,22 +267,18 @@ def rerun_check(grid_dir, compare_dir) -> pd.DataFrame:
         if not other.is_file():
             continue
         docs = [resultfiles.read_json(p) for p in (path, other)]
-        if rel.parts[0] == "retrieval_attack":
+        if rel.parts[0] == "retrieval_attack":  # success: a unit retrieved correctly whose attack broke it
             frames = [_attack_records(d).set_index(["language", "recipe", "uid"]) for d in docs]
-            value, column = "attack success", "robust"
-            shas = [d["config"].get("model", {}).get("checkpoint", {}).get("weights_sha256") for d in docs]
+            value, outcomes, models = "attack success", ["clean", "robust"], [d["config"] for d in docs]
+            means = [(f.clean - f.robust).sum() / max(f.clean.sum(), 1) for f in frames]
         else:
             frames = [_units(d).set_index(["language", "direction", "unit"]) for d in docs]
-            value, column = "top-1", "correct"
-            shas = [d.get("model", {}).get("checkpoint", {}).get("weights_sha256") for d in docs]
+            value, outcomes, models = "top-1", ["correct"], docs
+            means = [f.correct.mean() for f in frames]
+        shas = [m.get("model", {}).get("checkpoint", {}).get("weights_sha256") for m in models]
         here, there = frames
-        both = here.merge(there, left_index=True, right_index=True, suffixes=("", "_there"))
-        same = (both[column] == both[f"{column}_there"]) & (
-            both["clean"] == both["clean_there"] if "clean" in both else True)
-        if column == "robust":  # success: a unit retrieved correctly whose attack broke it
-            means = [(f.clean - f.robust).sum() / max(f.clean.sum(), 1) for f in (here, there)]
-        else:
-            means = [f.correct.mean() for f in (here, there)]
+        both = here[outcomes].merge(there[outcomes], left_index=True, right_index=True, suffixes=("", "_there"))
+        same = (both[outcomes].to_numpy() == both[[f"{o}_there" for o in outcomes]].to_numpy()).all(axis=1)
         rows.append({"file": str(rel), "value": value, "weights": "no checkpoint" if shas[0] is None else
                      ("same" if shas[0] == shas[1] else "different"),
                      "compared": len(both), "only_one_grid": len(here) + len(there) - 2 * len(both),
