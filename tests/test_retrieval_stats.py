@@ -78,14 +78,15 @@ def test_mixed_designs_and_missing_baseline_are_refused(tmp_path):
         retrieval_stats.paired(pre, enc, "target", "direct")
 
 
-def _attack_doc(success_units: dict, units=range(8), clean_units=None, complete=True, **config):
-    """Every unit retrieved correctly (or those in `clean_units`); attacks succeed on `success_units[lang]`."""
+def _attack_doc(success_units: dict, units=range(8), clean_units=None, complete=True, ratio=0.1, **config):
+    """Every unit retrieved correctly (or those in `clean_units`); attacks succeed on `success_units[lang]`,
+    changing the share `ratio` of the words."""
     rows = []
     for lang, won in success_units.items():
         recs = [{"uid": f"{lang}-{u}", "label": u,
                  "outcome": ("misclassified" if clean_units is not None and u not in clean_units
                              else "success" if u in won else "failed"),
-                 "perturbed_ratio": 0.1 if u in won else None, "num_queries": 30} for u in units]
+                 "perturbed_ratio": ratio if u in won else None, "num_queries": 30} for u in units]
         rows.append({"language": lang, "recipe": "char", "applicable": True, "records": recs})
     rows.append({"language": "fr", "recipe": "codeswitch", "applicable": False})
     cfg = {"granularity": "paragraph", "units": list(units), "max_words": 60, "seed": 0, "max_perturbed": 0.25,
@@ -100,7 +101,7 @@ def test_attack_effect_pairs_each_seed_with_the_pretrained_encoder(tmp_path):
     for seed in (0, 1, 2):
         extra = {0: {2, 3}, 1: {2, 3, 4}, 2: {2}}[seed]  # 4, 5 or 3 of 8 broken
         resultfiles.write_json(root / "intermediate" / f"x_s{seed}_paragraph.json",
-                               _attack_doc({lang: base[lang] | extra for lang in LANGS}))
+                               _attack_doc({lang: base[lang] | extra for lang in LANGS}, ratio=0.1 * (seed + 1)))
     records = retrieval_stats.load_attacks(tmp_path / "g")
     assert set(records.condition) == {"pretrained", "intermediate:x"} and set(records.seed) == {0, 1, 2}
     effects = retrieval_stats.attack_effects(records, n_boot=200).set_index(["metric", "recipe"])
@@ -112,12 +113,16 @@ def test_attack_effect_pairs_each_seed_with_the_pretrained_encoder(tmp_path):
     summary = retrieval_stats.attack_summary(records).set_index(["condition", "language"])
     assert summary.loc[("pretrained", "fr"), "success_rate"] == 0.25
     assert summary.loc[("pretrained", "fr"), "n_seeds"] == 1  # one model, counted once
-    assert summary.loc[("intermediate:x", "yo"), "perturbed_ratio"] == pytest.approx(0.1)
+    # the mean over the successful attacks of all seeds: 4, 5 and 3 of them changing 0.1, 0.2 and 0.3
+    assert summary.loc[("intermediate:x", "yo"), "perturbed_ratio"] == pytest.approx((4 * .1 + 5 * .2 + 3 * .3) / 12)
     table = retrieval_stats.attack_language_table(summary.reset_index())
-    assert list(table.columns) == ["language", "script", "pretrained: success (units)", "x, 3 seeds: success (units)"]
+    assert list(table.columns) == ["language", "script", "pretrained: success (units)", "pretrained: perturbed words",
+                                   "x, 3 seeds: success (units)", "x, 3 seeds: perturbed words"]
     assert table.loc["fr", "pretrained: success (units)"] == "0.250 (8)"  # 2 of 8 broken, one model
+    assert table.loc["fr", "pretrained: perturbed words"] == "0.100"
     # per seed 4, 5 and 3 of the 8 units broken: 12 of 24 (seeds pooled)
     assert table.loc["fr", "x, 3 seeds: success (units)"] == "0.500 (24)"
+    assert table.loc["fr", "x, 3 seeds: perturbed words"] == f"{2.3 / 12:.3f}"
     meta = retrieval_stats.udhr_language_frame()[["name", "script_name"]]
     table = summary.reset_index().assign(encoder=lambda d: d.condition).join(meta, on="language")
     fig = retrieval_plots.success_per_language(table, "t")

@@ -236,17 +236,18 @@ def change_table(per_language: pd.DataFrame) -> pd.DataFrame:
 def attack_language_table(summary: pd.DataFrame, recipe: str = "char") -> pd.DataFrame:
     """One row per language (from `attack_summary`): per condition, the attack success rate of
     `recipe` on the units retrieved correctly before the attack, with their number (seeds pooled),
-    grouped by script and sorted by the pretrained encoder's rate."""
+    and the mean share of words the successful attacks changed; grouped by script and sorted by
+    the pretrained encoder's rate."""
     part = summary[summary.recipe == recipe]
     meta = udhr_language_frame()[["name", "script_name"]]
     table = meta.loc[sorted(set(part.language))]
     for cond in sorted(set(part.condition), key=lambda c: (c != "pretrained", c)):  # the control first
-        rows = part[part.condition == cond].set_index("language")
+        rows = part[part.condition == cond].set_index("language").reindex(table.index)
         label = "pretrained" if cond == "pretrained" else f"{cond.split(':', 1)[-1]}, {int(rows.n_seeds.max())} seeds"
         table[f"{label}: success (units)"] = [
-            "n/a (0)" if n == 0 else f"{r:.3f} ({int(n)})" for r, n in zip(rows.success_rate.reindex(table.index),
-                                                                          rows.n_clean.reindex(table.index).fillna(0),
-                                                                          strict=True)]
+            "n/a (0)" if n == 0 else f"{r:.3f} ({int(n)})" for r, n in zip(rows.success_rate,
+                                                                          rows.n_clean.fillna(0), strict=True)]
+        table[f"{label}: perturbed words"] = ["n/a" if pd.isna(r) else f"{r:.3f}" for r in rows.perturbed_ratio]
     order = part[part.condition == "pretrained"].set_index("language").success_rate.reindex(table.index).fillna(-1)
     return (by_script(table.assign(order=order), "order").drop(columns="order").rename_axis("code")
             .rename(columns={"name": "language", "script_name": "script"}))
