@@ -325,20 +325,33 @@ def test_result_paths_of_a_config_retrieval_step():
 
 
 def test_retrieval_jobs_of_a_config():
-    from xrobust.params import retrieval_jobs
+    from xrobust.params import retrieval_jobs, retrieval_results
 
     config = yaml.safe_load((ROOT / "configs" / "pilot.yaml").read_text())
     encoders, granularities = retrieval_jobs(config)
     assert encoders["retrieval"] == ["pretrained", "intermediate", "target"] and granularities == ["paragraph"]
     assert encoders["retrieval_middle"] and config["retrieval_middle"]["layer"] > 0
-    assert retrieval_jobs({"name": "x"}) == ({"retrieval": [], "retrieval_attack": [], "retrieval_middle": []},
-                                            ["paragraph"])
+    assert retrieval_jobs({"name": "x"}) == ({"retrieval": [], "retrieval_attack": [], "retrieval_middle": [],
+                                             "retrieval_attack_english": []}, ["paragraph"])
     with pytest.raises(ValueError, match=r"invalid 'retrieval_encoders': \['final'\]; allowed values: pretrained"):
         check_config({**config, "retrieval_encoders": ["final"]})
     with pytest.raises(ValueError, match="'retrieval_middle_encoders' needs a 'retrieval_middle' section"):
         check_config({**config, "retrieval_middle": {}})
     with pytest.raises(ValueError, match=r"step 'retrieval_attack': invalid 'n_units': 0"):
         check_config({**config, "retrieval_attack": {"n_units": 0}})
+    # the English side of the attack: its section must say so, and codeswitch has no English side
+    english = {**config, "retrieval_attack_english_encoders": ["pretrained"]}
+    with pytest.raises(ValueError, match=r"needs a 'retrieval_attack_english' section with 'attacked_side: english' "
+                                         r"\(got None\); allowed: english"):
+        check_config(english)
+    with pytest.raises(ValueError, match=r"invalid 'recipes' with attacked_side='english'.*allowed values: \['char'\]"):
+        check_config({**english, "retrieval_attack_english": {"attacked_side": "english"}})  # default: both recipes
+    with pytest.raises(ValueError, match=r"invalid 'attacked_side': 'french'; allowed values: translation, english"):
+        check_config({**config, "retrieval_attack": {"attacked_side": "french"}})
+    english["retrieval_attack_english"] = {"attacked_side": "english", "recipes": ["char"]}
+    check_config(english)
+    assert retrieval_results(english, "retrieval_attack_english", seeds=[0]) == [
+        ("results/pilot/retrieval_attack_english/pretrained_paragraph.json", None)]
     with pytest.raises(ValueError, match=r"unknown key\(s\) \['units'\] for step 'retrieval'"):
         check_config({**config, "retrieval": {"units": 3}})
 

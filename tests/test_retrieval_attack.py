@@ -11,11 +11,11 @@ FIXTURE = Path(__file__).parent / "fixtures" / "udhr"
 
 @pytest.fixture(scope="module")
 def wrapper(tiny_model_dir):
-    from xrobust.attacks.retrieval_goal import EnglishRetrievalWrapper
+    from xrobust.attacks.retrieval_goal import RetrievalWrapper
     from xrobust.models import load_encoder
 
     encoder, tok = load_encoder(tiny_model_dir)
-    return EnglishRetrievalWrapper(encoder, tok, load_udhr("article", FIXTURE)["en"])
+    return RetrievalWrapper(encoder, tok, load_udhr("article", FIXTURE)["en"])
 
 
 def _goal(wrapper, budget=200):

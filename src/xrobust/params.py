@@ -440,9 +440,12 @@ class RetrievalParams(Params):
             raise ValueError("invalid 'layer': 0 (the embedding output); allowed: -1 or a transformer layer 1..N")
 
 
+ATTACKED_SIDES = ("translation", "english")
+
+
 @dataclass
 class RetrievalAttackParams(Params):
-    """Attacks on UDHR retrieval: a perturbed unit should lose its English translation as top-1."""
+    """Attacks on UDHR retrieval: a perturbed unit should lose its translation as top-1."""
 
     model: str = param(OFFLINE_MODEL, "Encoder (as for retrieval): a model name or folder, or a classifier "
                                       "checkpoint folder (its encoder).")
@@ -453,6 +456,10 @@ class RetrievalAttackParams(Params):
     recipes: list[str] = param(["char", "codeswitch"], "'char' (every language) and 'codeswitch' (languages with "
                                                        "a bilingual lexicon; not applicable elsewhere).",
                                choices=("char", "codeswitch"))
+    attacked_side: str = param("translation", "Which text the attack perturbs: 'translation' (a unit of each "
+                                              "language, against the English pool) or 'english' (the English "
+                                              "unit, against each translation's pool: the reference side).",
+                               choices=ATTACKED_SIDES)
     n_units: int = param(8, "Units attacked per language: one seeded draw, the same units in every language.",
                          low=1, high=10**5)
     max_words: int = param(60, "Draw only units whose English text has at most this many words.", low=1, high=10**5)
@@ -467,6 +474,9 @@ class RetrievalAttackParams(Params):
     def check_together(self) -> None:
         _check_udhr_job(self)
         check_model("similarity_model", self.similarity_model)
+        if self.attacked_side == "english" and "codeswitch" in self.recipes:
+            raise ValueError("invalid 'recipes' with attacked_side='english': 'codeswitch' swaps words of a "
+                             "translation for English ones, so it has no English side; allowed values: ['char']")
 
 
 STEPS = {"intermediate": IntermediateParams, "target": TargetParams, "attack": AttackParams,
@@ -475,8 +485,10 @@ STEPS = {"intermediate": IntermediateParams, "target": TargetParams, "attack": A
 RETRIEVAL_ENCODERS = ("pretrained", "intermediate", "target")
 # retrieval steps of the workflow -> their parameters (a config section of the same name each;
 # `retrieval_middle` is the retrieval step again, pooling the middle layer set in its section)
+# `retrieval_attack_english` the attack again, on the English side: the reference, as English is
+# for classification)
 RETRIEVAL_STEPS = {"retrieval": RetrievalParams, "retrieval_attack": RetrievalAttackParams,
-                   "retrieval_middle": RetrievalParams}
+                   "retrieval_middle": RetrievalParams, "retrieval_attack_english": RetrievalAttackParams}
 INPUT_SETTINGS = ("max_words", "max_length")  # of the config's `train` section, shared with the attack
 
 
@@ -632,7 +644,9 @@ def retrieval_jobs(config: dict) -> tuple[dict[str, list[str]], list[str]]:
     """({step: encoders}, granularities) of a config's UDHR retrieval jobs. `<step>_encoders`
     (any of pretrained, intermediate, target; default none) lists the encoders of each step of
     `RETRIEVAL_STEPS`: `retrieval_encoders` are scored, `retrieval_attack_encoders` attacked,
-    `retrieval_middle_encoders` scored on the layer of the `retrieval_middle` section; at each of
+    `retrieval_middle_encoders` scored on the layer of the `retrieval_middle` section,
+    `retrieval_attack_english_encoders` attacked on the English side (its section says
+    `attacked_side: english`); at each of
     `retrieval_granularities` (default paragraph). `retrieval_article_encoders`, a subset of
     `retrieval_encoders`, are scored at article level too (see `stage_granularities`)."""
     try:
@@ -655,6 +669,11 @@ def retrieval_jobs(config: dict) -> tuple[dict[str, list[str]], list[str]]:
     if encoders["retrieval_middle"] and (config.get("retrieval_middle") or {}).get("layer", -1) == -1:
         raise ValueError(f"config {config.get('name')!r}: 'retrieval_middle_encoders' needs a 'retrieval_middle' "
                          "section with a 'layer' (a transformer layer, 1..N)")
+    side = (config.get("retrieval_attack_english") or {}).get("attacked_side")
+    if encoders["retrieval_attack_english"] and side != "english":
+        raise ValueError(f"config {config.get('name')!r}: 'retrieval_attack_english_encoders' needs a "
+                         f"'retrieval_attack_english' section with 'attacked_side: english' (got {side!r}); "
+                         "allowed: english")
     return encoders, granularities
 
 

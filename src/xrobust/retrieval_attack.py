@@ -5,6 +5,11 @@ The same unit indices are attacked in every language (a seeded sample of the uni
 English text has at most `max_words` words), against the full English pool. `char` runs in
 every language; `codeswitch` only where a bilingual lexicon exists for the language's base
 code (the pair is recorded as not applicable otherwise).
+
+`attacked_side='english'` is the reference: the same English units are perturbed (`char`), and
+each must still find its translation among the units of each language's text. Paired with the
+translation side on (language, unit), it tells whether a change in robustness is specific to the
+non-English text or holds for English as well.
 """
 from __future__ import annotations
 
@@ -32,7 +37,7 @@ def run_retrieval_attack(*args, source=None, **kwargs) -> dict:
 
     from .attacks import lexicons
     from .attacks.recipes import EncoderSimilarity, build
-    from .attacks.retrieval_goal import EnglishRetrievalWrapper, RetrievalGoalFunction
+    from .attacks.retrieval_goal import RetrievalGoalFunction, RetrievalWrapper
     from .attacks.run import attack_examples, summarize
     from .examples import Example
     from .models import load_encoder, pick_device
@@ -44,6 +49,7 @@ def run_retrieval_attack(*args, source=None, **kwargs) -> dict:
 
     p = build_params(RetrievalAttackParams, args, kwargs)
     model, granularity, out_path, recipes, seed = check_model(p.model), p.granularity, p.out_path, p.recipes, p.seed
+    english_side = p.attacked_side == "english"
     dev = pick_device(p.device)
     data = load_udhr(granularity, source)
     allowed = sorted(c for c in data if c != ENGLISH)
@@ -52,7 +58,7 @@ def run_retrieval_attack(*args, source=None, **kwargs) -> dict:
     if bad:
         raise ValueError(f"unknown 'languages' {bad} for granularity {granularity!r}; "
                          f"allowed values: {', '.join(allowed)}")
-    switchable = {lang for lang in languages if base_language(lang) in lexicons.LEXICON_LANGUAGES}
+    switchable = {lang for lang in languages if base_language(lang) in lexicons.LEXICON_LANGUAGES and not english_side}
     if "codeswitch" in recipes:
         for lang in switchable:
             lexicons.load_lexicon(base_language(lang))  # a lexicon that exists but is not fetched fails here
@@ -62,7 +68,7 @@ def run_retrieval_attack(*args, source=None, **kwargs) -> dict:
     max_perturbed, query_budget, similarity_model = p.max_perturbed, p.query_budget, p.similarity_model
 
     encoder, tokenizer, described = load_for_retrieval(model, dev)
-    wrapper = EnglishRetrievalWrapper(encoder, tokenizer, data[ENGLISH], batch_size=p.batch_size)
+    english_pool = None if english_side else RetrievalWrapper(encoder, tokenizer, data[ENGLISH], batch_size=p.batch_size)
     similarity = None
     if "codeswitch" in recipes:
         sim_encoder, sim_tok = load_encoder(similarity_model)
@@ -71,6 +77,8 @@ def run_retrieval_attack(*args, source=None, **kwargs) -> dict:
               "languages": languages, "recipes": recipes, "units": chosen, "max_words": p.max_words,
               "seed": seed, "max_perturbed": max_perturbed, "query_budget": query_budget,
               "similarity_model": similarity_model}
+    if english_side:  # recorded only when set: files of the translation side keep their config
+        config["attacked_side"] = p.attacked_side
     cells = [(lang, recipe) for recipe in recipes for lang in languages]
     out = Path(out_path)
     done = finished_rows(out, config, lambda r: (r["language"], r["recipe"]))  # resumed after a stop
@@ -81,9 +89,13 @@ def run_retrieval_attack(*args, source=None, **kwargs) -> dict:
         if recipe == "codeswitch" and lang not in switchable:
             done[(lang, recipe)] = {**row, "applicable": False}
             continue
-        examples = [Example(text_a=data[lang][i], label=i, uid=f"{lang}-{i}") for i in chosen]
+        # the attacked text and the pool it must find its translation in
+        query, wrapper = ((data[ENGLISH], RetrievalWrapper(encoder, tokenizer, data[lang], batch_size=p.batch_size))
+                          if english_side else (data[lang], english_pool))
+        examples = [Example(text_a=query[i], label=i, uid=f"{lang}-{i}") for i in chosen]
         goal = RetrievalGoalFunction(wrapper, query_budget=query_budget)
-        attack = build(recipe, wrapper, row["base"], similarity=similarity, max_perturbed=max_perturbed,
+        text_language = "en" if english_side else row["base"]
+        attack = build(recipe, wrapper, text_language, similarity=similarity, max_perturbed=max_perturbed,
                        query_budget=query_budget, seed=seed, device=dev, goal_function=goal)
         t0 = time.perf_counter()
         records = attack_examples(attack, examples, progress=False)

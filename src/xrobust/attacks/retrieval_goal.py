@@ -1,8 +1,9 @@
-"""Attacking retrieval: a perturbed non-English unit should stop finding its English translation.
+"""Attacking retrieval: a perturbed unit should stop finding its translation.
 
-`EnglishRetrievalWrapper` scores query texts against the fixed English units (cosine of the
-same embeddings as `xrobust.retrieval`); `RetrievalGoalFunction` succeeds when the gold English
-unit is no longer the query's nearest neighbour. Its score is the margin by which the best wrong
+`RetrievalWrapper` scores query texts against a fixed pool of units (cosine of the same
+embeddings as `xrobust.retrieval`): the English units when a translation is attacked, a
+translation's units when English is attacked (the reference side). `RetrievalGoalFunction`
+succeeds when the gold unit is no longer the query's nearest neighbour. Its score is the margin by which the best wrong
 unit beats the gold one, so TextAttack's greedy search climbs towards a wrong top-1. A query
 whose gold unit is not top-1 before any perturbation is skipped, as TextAttack skips
 misclassified examples. Use it with the usual recipes: `recipes.build(..., goal_function=...)`.
@@ -21,16 +22,16 @@ from textattack.models.wrappers import ModelWrapper  # noqa: E402
 from textattack.shared import validators  # noqa: E402
 
 
-class EnglishRetrievalWrapper(ModelWrapper):
-    """Texts -> cosine similarity to each English unit, shape (n_texts, n_english)."""
+class RetrievalWrapper(ModelWrapper):
+    """Texts -> cosine similarity to each unit of the pool, shape (n_texts, n_pool)."""
 
-    def __init__(self, encoder, tokenizer, english_units: list[str], batch_size: int = 32,
+    def __init__(self, encoder, tokenizer, pool_units: list[str], batch_size: int = 32,
                  max_length: int = MAX_POSITIONS, prefix: str = PREFIX):
-        if not english_units:
-            raise ValueError("'english_units' is empty: nothing to retrieve")
+        if not pool_units:
+            raise ValueError("'pool_units' is empty: nothing to retrieve")
         self.model, self.tokenizer = encoder, tokenizer
         self.batch_size, self.max_length, self.prefix = batch_size, max_length, prefix
-        self.english = self.embed(english_units)
+        self.pool = self.embed(pool_units)
         self.n_calls = 0
 
     def embed(self, texts: list[str]) -> torch.Tensor:
@@ -39,11 +40,11 @@ class EnglishRetrievalWrapper(ModelWrapper):
 
     def __call__(self, text_input_list):
         self.n_calls += len(text_input_list)
-        return self.embed(list(text_input_list)) @ self.english.T
+        return self.embed(list(text_input_list)) @ self.pool.T
 
 
 class RetrievalGoalFunction(GoalFunction):
-    """Untargeted retrieval attack: success when argmax similarity is not the gold English unit."""
+    """Untargeted retrieval attack: success when argmax similarity is not the gold unit."""
 
     def _process_model_outputs(self, inputs, scores):
         scores = torch.as_tensor(scores, dtype=torch.float32)
@@ -61,7 +62,7 @@ class RetrievalGoalFunction(GoalFunction):
         return float(others.max() - model_output[self.ground_truth_output])
 
     def _goal_function_result_type(self):
-        return ClassificationGoalFunctionResult  # output = index of the retrieved English unit
+        return ClassificationGoalFunctionResult  # output = index of the retrieved unit
 
 
 # tell TextAttack's model/goal compatibility check that any encoder serves this goal
