@@ -68,7 +68,10 @@ def run_retrieval_attack(*args, source=None, **kwargs) -> dict:
     max_perturbed, query_budget, similarity_model = p.max_perturbed, p.query_budget, p.similarity_model
 
     encoder, tokenizer, described = load_for_retrieval(model, dev)
-    english_pool = None if english_side else RetrievalWrapper(encoder, tokenizer, data[ENGLISH], batch_size=p.batch_size)
+    def pool(lang):  # a translation's units (or the English ones) as the candidates of retrieval
+        return RetrievalWrapper(encoder, tokenizer, data[lang], batch_size=p.batch_size)
+
+    english_pool = None if english_side else pool(ENGLISH)
     similarity = None
     if "codeswitch" in recipes:
         sim_encoder, sim_tok = load_encoder(similarity_model)
@@ -90,8 +93,7 @@ def run_retrieval_attack(*args, source=None, **kwargs) -> dict:
             done[(lang, recipe)] = {**row, "applicable": False}
             continue
         # the attacked text and the pool it must find its translation in
-        query, wrapper = ((data[ENGLISH], RetrievalWrapper(encoder, tokenizer, data[lang], batch_size=p.batch_size))
-                          if english_side else (data[lang], english_pool))
+        query, wrapper = (data[ENGLISH], pool(lang)) if english_side else (data[lang], english_pool)
         examples = [Example(text_a=query[i], label=i, uid=f"{lang}-{i}") for i in chosen]
         goal = RetrievalGoalFunction(wrapper, query_budget=query_budget)
         text_language = "en" if english_side else row["base"]
