@@ -131,12 +131,52 @@ def test_contrast_non_english_row_is_the_non_english_effect(paired):
     assert c.loc["non-English mean", "ci_low"] == pytest.approx(non_en.ci_low)
 
 
+def _two_sides(first_effect, second_effect, n_seeds=8, languages=LANGS):
+    """The same seeds, items and languages measured on two sides (e.g. the translation attacked and
+    English attacked), with a true effect of `first_effect` and `second_effect`."""
+    sides = []
+    for side, eff, rng_seed in (("translation", first_effect, 1), ("english", second_effect, 2)):
+        rec = simulate(n_seeds=n_seeds, languages=languages, effect=eff, english_effect=eff, rng_seed=rng_seed)
+        sides.append(inf.pair(rec, "inter-x").assign(side=side))
+    return pd.concat(sides, ignore_index=True)
+
+
+def test_contrast_within_languages_recovers_the_difference_of_sides():
+    both = _two_sides(-0.10, 0.0)
+    c = inf.contrast_within_languages(both, "side", "translation", "english").set_index("comparison")
+    row = c.loc["translation minus english"]
+    assert row.ci_low <= -0.10 <= row.ci_high < 0 and row.p < 0.05 and row.n_languages == len(LANGS)
+    first = inf.effect(both[both.side == "translation"]).iloc[0]  # each side alone is `effect`'s estimate
+    assert c.loc["translation", "delta"] == pytest.approx(first.delta) and c.loc["english", "ci_low"] <= 0
+    # by hand: per seed, per language the side means, their difference, languages equally, then seeds
+    means = both.groupby(["seed", "language", "side"])["diff"].mean().unstack("side")
+    by_hand = (means.translation - means.english).groupby("seed").mean().mean()
+    assert row.delta == pytest.approx(by_hand)
+    assert row.n_seeds == 8 and row.n_pairs == len(both)
+
+
+def test_contrast_within_languages_uses_only_languages_with_both_sides_and_refuses_bad_input():
+    both = _two_sides(-0.10, 0.0)
+    both = both[~((both.side == "english") & (both.language == "pl"))]  # pl measured on one side only
+    row = inf.contrast_within_languages(both, "side", "translation", "english").iloc[-1]
+    kept = both[both.language != "pl"]
+    assert row.n_languages == 3 and row.delta == pytest.approx(
+        inf.contrast_within_languages(kept, "side", "translation", "english").iloc[-1].delta)
+    with pytest.raises(ValueError, match=r"column='recipe': allowed values are the columns .*'side'"):
+        inf.contrast_within_languages(both, "recipe", "char", "char")
+    with pytest.raises(ValueError, match=r"allowed values are two different values of 'side': \['english', "
+                                         r"'translation'\]"):
+        inf.contrast_within_languages(both, "side", "translation", "french")
+
+
 def test_null_simulation_covers_zero():
     p = inf.pair(simulate(effect=0.0, rng_seed=3), "inter-x")
     row = inf.effect(p).iloc[0]
     assert row.ci_low <= 0 <= row.ci_high and row.p > 0.01
     con = inf.contrast_non_english_minus_english(p).iloc[-1]
     assert con.ci_low <= 0 <= con.ci_high
+    sides = inf.contrast_within_languages(_two_sides(0.0, 0.0), "side", "translation", "english").iloc[-1]
+    assert sides.ci_low <= 0 <= sides.ci_high
 
 
 def test_cluster_bootstrap_for_ten_or_more_seeds():

@@ -98,3 +98,36 @@ def test_run_retrieval_attack_rows_per_language_and_recipe(tmp_path, tiny_model_
     outcomes = lambda rows: [(r["language"], r["recipe"], [(x["uid"], x["outcome"], x.get("perturbed"))  # noqa: E731
                                                            for x in r.get("records", [])]) for r in rows]
     assert outcomes(again["rows"]) == outcomes(res["rows"])
+
+
+def test_english_side_perturbs_the_english_units_against_each_translation(tmp_path, tiny_model_dir):
+    from xrobust.attacks.retrieval_goal import RetrievalWrapper
+    from xrobust.models import load_encoder
+    from xrobust.resultfiles import read_json
+    from xrobust.retrieval_attack import run_retrieval_attack
+
+    with pytest.raises(ValueError, match=r"invalid 'recipes' with attacked_side='english'.*allowed values: \['char'\]"):
+        run_retrieval_attack(tiny_model_dir, "article", tmp_path / "x.json", ["fr"], attacked_side="english",
+                             source=FIXTURE)
+    out = tmp_path / "en.json"
+    res = run_retrieval_attack(tiny_model_dir, "article", out, ["fr", "de-1996"], recipes=["char"],
+                               attacked_side="english", n_units=4, max_words=12, max_perturbed=0.5, device="cpu",
+                               source=FIXTURE, progress=False)
+    assert read_json(out)["config"]["attacked_side"] == "english" and res["complete"]
+    data = load_udhr("article", FIXTURE)
+    encoder, tok = load_encoder(tiny_model_dir)
+    for row in res["rows"]:
+        pool = RetrievalWrapper(encoder, tok, data[row["language"]])  # the translation is the candidate pool
+        for r in row["records"]:
+            assert r["original"] == data["en"][r["label"]]  # the English unit is the attacked text
+            top1 = int(pool([r["original"]]).argmax())
+            assert (r["outcome"] == "misclassified") == (top1 != r["label"])
+            if r["outcome"] == "success":
+                assert int(pool([r["perturbed"]]).argmax()) != r["label"]
+    outcomes = [r["outcome"] for row in res["rows"] for r in row["records"]]
+    assert "success" in outcomes and len(outcomes) == 8  # attacks ran, and some moved the top-1
+    # the translation side keeps its config as before (no attacked_side recorded)
+    side = run_retrieval_attack(tiny_model_dir, "article", tmp_path / "tr.json", ["fr"], recipes=["char"], n_units=2,
+                                max_words=12, device="cpu", source=FIXTURE, progress=False)
+    assert "attacked_side" not in side["config"] and side["rows"][0]["records"][0]["original"] != data["en"][
+        side["config"]["units"][0]]

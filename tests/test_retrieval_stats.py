@@ -130,6 +130,46 @@ def test_attack_effect_pairs_each_seed_with_the_pretrained_encoder(tmp_path):
     _assert_legend_below_axis(fig)
 
 
+def test_side_effects_compare_the_translation_attacked_with_english_attacked(tmp_path):
+    grid = tmp_path / "g"
+    base = {lang: {0, 1} for lang in LANGS}
+    english = {"attacked_side": "english", "recipes": ["char"]}
+    resultfiles.write_json(grid / "retrieval_attack" / "pretrained_paragraph.json", _attack_doc(base))
+    resultfiles.write_json(grid / "retrieval_attack_english" / "pretrained_paragraph.json",
+                           _attack_doc(base, **english))
+    for seed in (0, 1, 2):
+        extra = {0: {2, 3}, 1: {2, 3, 4}, 2: {2}}[seed]  # translation attacked: 2, 3 or 1 more of 8 broken
+        resultfiles.write_json(grid / "retrieval_attack" / "intermediate" / f"x_s{seed}_paragraph.json",
+                               _attack_doc({lang: base[lang] | extra for lang in LANGS}))
+        if seed < 2:  # English attacked: one more of 8 broken, in seeds 0 and 1 only
+            resultfiles.write_json(grid / "retrieval_attack_english" / "intermediate" / f"x_s{seed}_paragraph.json",
+                                   _attack_doc({lang: base[lang] | {5} for lang in LANGS}, **english))
+    translation = retrieval_stats.load_attacks(grid)
+    en = retrieval_stats.load_attacks(grid, step="retrieval_attack_english")
+    assert set(en.seed) == {0, 1} and set(en.recipe) == {"char"}
+    sides = retrieval_stats.side_effects(translation, en, n_boot=200).set_index("comparison")
+    assert sides.loc["translation", "delta"] == pytest.approx(np.mean([2, 3]) / 8)  # the seeds with both sides
+    assert sides.loc["english", "delta"] == pytest.approx(1 / 8) and sides.loc["english", "n_seeds"] == 2
+    contrast = sides.loc["translation minus english"]
+    assert contrast.delta == pytest.approx(np.mean([1, 2]) / 8) and contrast.n_languages == len(LANGS)
+    assert contrast.n_items == 8 and (sides.condition == "intermediate:x").all()
+    per_language = retrieval_stats.side_language_changes(translation, en).set_index("language")
+    assert per_language.loc["fr", "translation"] == pytest.approx(np.mean([2, 3]) / 8)
+    assert per_language.loc["fr", "english"] == pytest.approx(1 / 8) and per_language.n_seeds.max() == 2
+    fig = retrieval_plots.sides_per_language(per_language.reset_index().assign(encoder="x (2 seeds)"), "t")
+    ax = fig.axes[0]
+    assert ax.get_xlabel().endswith("English attacked") and len(ax.collections[0].get_offsets()) == len(LANGS)
+    # a file of the other side in the English folder is another design
+    resultfiles.write_json(grid / "retrieval_attack_english" / "intermediate" / "x_s2_paragraph.json",
+                           _attack_doc(base, recipes=["char"]))
+    with pytest.raises(ValueError, match=r"differs from pretrained_paragraph.json in \['attacked_side'\]"):
+        retrieval_stats.load_attacks(grid, step="retrieval_attack_english")
+    with pytest.raises(ValueError, match="step='retrieval': allowed values are retrieval_attack, retrieval_attack_en"):
+        retrieval_stats.load_attacks(grid, step="retrieval")
+    with pytest.raises(ValueError, match="no encoder is attacked on both sides"):
+        retrieval_stats.side_effects(translation, en[en.condition == "pretrained"])
+
+
 def _assert_legend_below_axis(fig):
     """The legend hides no language row: it lies wholly under the axis and its x label."""
     ax = fig.axes[0]

@@ -301,6 +301,47 @@ def contrast_non_english_minus_english(paired: pd.DataFrame, english: str = "en"
     return pd.DataFrame(rows)
 
 
+def contrast_within_languages(paired: pd.DataFrame, column: str, first: str, second: str, *, test: str = "t",
+                              bootstrap_min_seeds: int = 10, n_boot: int = 2000, level: float = 0.95,
+                              random_state: int = 0) -> pd.DataFrame:
+    """Per language, (mean difference where `column` == first) minus (where it == second), over the
+    languages that have both, each weighing equally; per seed, then an interval over seeds (t) or
+    seeds and items (bootstrap), as in `effect`. Both sides share seeds and items (e.g. the same
+    units attacked on the translation side and on the English side), so they are resampled together.
+
+    Rows (`comparison`): first, second, "<first> minus <second>"; with n_languages.
+    """
+    _check_paired(paired)
+    _check_options(test, level, bootstrap_min_seeds, n_boot)
+    if column not in paired.columns or column in KEYS:
+        raise ValueError(f"column={column!r}: allowed values are the columns of paired besides {KEYS}: "
+                         f"{sorted(set(paired.columns) - set(KEYS))}")
+    values = paired[column].astype(str)
+    present = sorted(values.unique())
+    if first == second or {first, second} - set(present):
+        raise ValueError(f"first={first!r}, second={second!r}: allowed values are two different values of "
+                         f"{column!r}: {present}")
+    by_side = {v: set(paired.language.astype(str)[values == v]) for v in (first, second)}
+    languages = sorted(by_side[first] & by_side[second])
+    if not languages:
+        raise ValueError(f"no language has pairs with both {column}={first!r} and {column}={second!r}")
+    part = paired[values.isin([first, second]) & paired.language.astype(str).isin(languages)]
+    cell = part.language.astype(str) + "\x1f" + part[column].astype(str)
+    total, count, labels = _cells(part.assign(_cell=cell), "_cell")
+    where = {label: i for i, label in enumerate(labels)}
+    a = np.array([where[f"{lang}\x1f{first}"] for lang in languages])
+    b = np.array([where[f"{lang}\x1f{second}"] for lang in languages])
+    statistics = ((first, lambda m: _language_mean(m[..., a])), (second, lambda m: _language_mean(m[..., b])),
+                  (f"{first} minus {second}", lambda m: _language_mean(m[..., a] - m[..., b])))
+    rows, rng = [], np.random.default_rng(random_state)
+    for name, statistic in statistics:
+        delta, lo, hi, p, method = _interval(total, count, statistic, test=test, rng=rng, n_boot=n_boot,
+                                             bootstrap_min_seeds=bootstrap_min_seeds, level=level)
+        side = part if " minus " in name else part[part[column].astype(str) == name]
+        rows.append({"comparison": name, "n_languages": len(languages), **_row(side, delta, lo, hi, p, test, method)})
+    return pd.DataFrame(rows)
+
+
 # ---------------------------------------------------------------- mixed model
 
 def mixed_model(data: pd.DataFrame, treated: str | None = None, control: str = "direct",

@@ -131,3 +131,24 @@ def change_against_pretrained(table, title: str):
     grid.figure.suptitle(title, y=1.0, fontsize=9)
     grid.figure.tight_layout()
     return grid.figure
+
+
+def sides_per_language(table, title: str):
+    """Each language's change in attack success (encoder minus pretrained) with English attacked
+    (x) against the translation attacked (y), one panel per encoder, coloured by XLM-R
+    pretraining. On the diagonal, the change is the same whichever side is attacked; above it,
+    the non-English side loses more robustness than English."""
+    df = table.assign(pretraining=table["xlmr_pretraining"].map({True: "in XLM-R pretraining",
+                                                                False: "not in it"}))
+    grid = sns.relplot(df, x="english", y="translation", hue="pretraining", col="encoder", kind="scatter",
+                       hue_order=["in XLM-R pretraining", "not in it"], s=14, alpha=0.6, height=3.6, aspect=1.1)
+    for ax in grid.axes.flat:
+        ax.axline((0, 0), slope=1, ls="--", lw=0.7, color="grey")
+        ax.axhline(0, color="black", lw=0.6)
+        ax.axvline(0, color="black", lw=0.6)
+    grid.set_axis_labels("change in attack success, English attacked", "change, translation attacked")
+    grid.set_titles("{col_name}", size=9)
+    sns.move_legend(grid, "upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, title=None, frameon=False)
+    grid.figure.suptitle(title, y=1.0, fontsize=9)
+    grid.figure.tight_layout()
+    return grid.figure

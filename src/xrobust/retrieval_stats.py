@@ -145,26 +145,33 @@ def _attack_records(doc: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def load_attacks(grid_dir, granularity: str = "paragraph") -> pd.DataFrame:
+ATTACK_STEPS = ("retrieval_attack", "retrieval_attack_english")
+
+
+def load_attacks(grid_dir, granularity: str = "paragraph", step: str = "retrieval_attack") -> pd.DataFrame:
     """Attack records of the pretrained encoder (condition 'pretrained') and of every encoder of
-    the grid (condition '<stage>:<name>', with its seed). The pretrained encoder is one model, so
-    its records are repeated under every seed of the grid, the control of each seed's pair.
-    Refuses files that attack different units or under different settings."""
-    root = Path(grid_dir) / "retrieval_attack"
+    the grid (condition '<stage>:<name>', with its seed), of one attack step (`retrieval_attack`:
+    the translations attacked; `retrieval_attack_english`: English attacked, the reference). The
+    pretrained encoder is one model, so its records are repeated under every seed of the grid, the
+    control of each seed's pair. Refuses files that attack different units or under different settings."""
+    if step not in ATTACK_STEPS:
+        raise ValueError(f"step={step!r}: allowed values are {', '.join(ATTACK_STEPS)}")
+    root = Path(grid_dir) / step
     base_path = root / f"pretrained_{granularity}.json"
     if not base_path.is_file():
-        raise ValueError(f"grid_dir={str(grid_dir)!r} has no retrieval_attack/{base_path.name}; allowed: a grid "
-                         "whose config sets retrieval_attack_encoders (with 'pretrained')")
+        raise ValueError(f"grid_dir={str(grid_dir)!r} has no {step}/{base_path.name}; allowed: a grid "
+                         f"whose config sets {step}_encoders (with 'pretrained')")
     base_doc = resultfiles.read_json(base_path)
-    keys = ("granularity", "units", "max_words", "seed", "max_perturbed", "query_budget", "recipes")
-    design = {k: base_doc["config"][k] for k in keys}
+    keys = ("granularity", "units", "max_words", "seed", "max_perturbed", "query_budget", "recipes", "attacked_side")
+    design = {k: base_doc["config"].get(k, "translation" if k == "attacked_side" else None) for k in keys}
     frames = []
     for stage in STAGES:
         for path in sorted((root / stage).glob(f"*_{granularity}.json")):
             doc = resultfiles.read_json(path)
             if not doc.get("complete"):
                 raise ValueError(f"{path} is unfinished; allowed: complete files only")
-            diff = sorted(k for k in keys if doc["config"][k] != design[k])
+            diff = sorted(k for k in keys if doc["config"].get(k, "translation" if k == "attacked_side" else None)
+                          != design[k])
             if diff:
                 raise ValueError(f"{path} differs from {base_path.name} in {diff}; allowed: one design per grid")
             m = FILE.fullmatch(path.stem)
@@ -192,6 +199,45 @@ def attack_effects(records: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
                              "n_languages": part.language.nunique(),
                              **inference.effect(part, n_boot=n_boot).iloc[0].to_dict()})
     return pd.DataFrame(rows)
+
+
+def side_effects(translation: pd.DataFrame, english: pd.DataFrame, recipe: str = "char",
+                 n_boot: int = 2000) -> pd.DataFrame:
+    """Per encoder attacked on both sides (records of `load_attacks` for each step): the change in
+    attack success of `recipe` against the pretrained encoder when the translation is attacked,
+    when English is attacked (the same units, each against that translation's pool), and the
+    first minus the second, per language and then over the languages with both, on the seeds
+    with both (`inference.contrast_within_languages`). A negative or positive difference says
+    the change is specific to the non-English side; zero, that English changes alike."""
+    rows = []
+    for cond in sorted((set(translation.condition) & set(english.condition)) - {"pretrained"}):
+        sides = [inference.pair(r[r.recipe == recipe], cond, "pretrained", "success").assign(side=side)
+                 for side, r in (("translation", translation), ("english", english))]
+        seeds = set(sides[0].seed) & set(sides[1].seed)
+        both = pd.concat(sides, ignore_index=True)
+        rows.append(inference.contrast_within_languages(both[both.seed.isin(seeds)], "side", "translation",
+                                                        "english", n_boot=n_boot).assign(condition=cond))
+    if not rows:
+        raise ValueError("no encoder is attacked on both sides besides the pretrained one; allowed: records of "
+                         "load_attacks for 'retrieval_attack' and 'retrieval_attack_english' of one grid")
+    return pd.concat(rows, ignore_index=True)
+
+
+def side_language_changes(translation: pd.DataFrame, english: pd.DataFrame, recipe: str = "char") -> pd.DataFrame:
+    """Per encoder and language, the change in attack success of `recipe` (per seed the mean over
+    the paired units, then the mean over the seeds with both sides) with the translation attacked
+    and with English attacked; languages with pairs on both sides, with their metadata."""
+    rows = []
+    for cond in sorted((set(translation.condition) & set(english.condition)) - {"pretrained"}):
+        sides = {side: inference.pair(r[r.recipe == recipe], cond, "pretrained", "success")
+                 for side, r in (("translation", translation), ("english", english))}
+        seeds = set(sides["translation"].seed) & set(sides["english"].seed)
+        means = pd.DataFrame({side: p[p.seed.isin(seeds)].groupby(["seed", "language"])["diff"].mean()
+                              for side, p in sides.items()}).dropna().groupby("language").mean()
+        rows.append(means.assign(condition=cond, n_seeds=len(seeds)).reset_index())
+    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
+        columns=["language", "translation", "english", "condition", "n_seeds"])
+    return out.join(udhr_language_frame()[["name", "script_name", "xlmr_pretraining"]], on="language")
 
 
 def attack_summary(records: pd.DataFrame) -> pd.DataFrame:
@@ -268,7 +314,7 @@ def rerun_check(grid_dir, compare_dir) -> pd.DataFrame:
         if not other.is_file():
             continue
         docs = [resultfiles.read_json(p) for p in (path, other)]
-        if rel.parts[0] == "retrieval_attack":  # success: a unit retrieved correctly whose attack broke it
+        if rel.parts[0] in ATTACK_STEPS:  # success: a unit retrieved correctly whose attack broke it
             frames = [_attack_records(d).set_index(["language", "recipe", "uid"]) for d in docs]
             value, outcomes, models = "attack success", ["clean", "robust"], [d["config"] for d in docs]
             means = [(f.clean - f.robust).sum() / max(f.clean.sum(), 1) for f in frames]
