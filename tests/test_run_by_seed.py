@@ -62,8 +62,7 @@ def test_condition_results_are_its_attack_and_its_encoders_retrieval():
         "results/powered/retrieval/intermediate/vitaminc_s3_article.json",  # retrieval_article_encoders
         "results/powered/retrieval/target/inter-vitaminc_s3_paragraph.json",
         "results/powered/retrieval_attack/intermediate/vitaminc_s3_paragraph.json",
-        "results/powered/retrieval_middle/intermediate/vitaminc_s3_paragraph.json",
-        "results/powered/retrieval_attack_english/intermediate/vitaminc_s3_paragraph.json"])
+        "results/powered/retrieval_middle/intermediate/vitaminc_s3_paragraph.json"])
     assert condition_results(config, "direct", 0) == ["results/powered/attack/direct_s0.json.gz",
                                                       "results/powered/retrieval/target/direct_s0_paragraph.json"]
     with pytest.raises(ValueError, match="invalid condition 'intermediate'; allowed values: direct, inter-"):
