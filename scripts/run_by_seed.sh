@@ -17,7 +17,7 @@ if [ ${#SEEDS[@]} -eq 0 ]; then
 fi
 read -r GRID < <(python -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["name"])' "$CONFIG")
 mapfile -t CONDS < <(PYTHONPATH=src python -c 'import sys, yaml; from xrobust.params import grid_conditions
-print(*grid_conditions(yaml.safe_load(open(sys.argv[1]))), sep="\n")' "$CONFIG")
+print(*grid_conditions(yaml.safe_load(open(sys.argv[1]))), sep="\n")' "$CONFIG" | grep .)  # none: conditions: []
 commit() {  # $1: what was made
   [ "${COMMIT:-0}" = 1 ] || return 0
   git add "results/$GRID"

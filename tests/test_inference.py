@@ -148,6 +148,7 @@ def test_contrast_within_languages_recovers_the_difference_of_sides():
     assert row.ci_low <= -0.10 <= row.ci_high < 0 and row.p < 0.05 and row.n_languages == len(LANGS)
     first = inf.effect(both[both.side == "translation"]).iloc[0]  # each side alone is `effect`'s estimate
     assert c.loc["translation", "delta"] == pytest.approx(first.delta) and c.loc["english", "ci_low"] <= 0
+    assert row.delta == pytest.approx(c.loc["translation", "delta"] - c.loc["english", "delta"])
     # by hand: per seed, per language the side means, their difference, languages equally, then seeds
     means = both.groupby(["seed", "language", "side"])["diff"].mean().unstack("side")
     by_hand = (means.translation - means.english).groupby("seed").mean().mean()
@@ -162,6 +163,12 @@ def test_contrast_within_languages_uses_only_languages_with_both_sides_and_refus
     kept = both[both.language != "pl"]
     assert row.n_languages == 3 and row.delta == pytest.approx(
         inf.contrast_within_languages(kept, "side", "translation", "english").iloc[-1].delta)
+    # a seed in which one side of a language has no pairs: that (seed, language) leaves both side rows
+    gap = both[~((both.seed == 0) & (both.language == "de") & (both.side == "english"))]
+    c = inf.contrast_within_languages(gap, "side", "translation", "english").set_index("comparison")
+    assert c.loc["translation minus english", "delta"] == pytest.approx(
+        c.loc["translation", "delta"] - c.loc["english", "delta"])
+    assert c.loc["translation", "delta"] != pytest.approx(inf.effect(gap[gap.side == "translation"]).delta[0])
     with pytest.raises(ValueError, match=r"column='recipe': allowed values are the columns .*'side'"):
         inf.contrast_within_languages(both, "recipe", "char", "char")
     with pytest.raises(ValueError, match=r"allowed values are two different values of 'side': \['english', "

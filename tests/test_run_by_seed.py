@@ -105,6 +105,33 @@ def test_commit_records_each_finished_condition_and_never_a_failed_one(tmp_path)
     assert not any("movie_sentiment" in f for f in committed)
 
 
+def test_a_grid_without_conditions_runs_each_seed_once_and_commits_it(tmp_path):
+    """conditions: [] (a retrieval-only grid, e.g. configs/retrieval_sides.yaml): no empty condition
+    step, one Snakemake call per seed and one commit of its result files."""
+    repo = runner_repo(tmp_path, "src", "configs")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "snakemake").write_text(FAKE_SNAKEMAKE)
+    (fake / "snakemake").chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}:{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path),
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t", "COMMIT": "1"}
+    git = lambda *a: subprocess.run(["git", *a], cwd=repo, env=env, capture_output=True, text=True, check=True).stdout  # noqa: E731
+    git("init", "-q")
+    git("commit", "-q", "--allow-empty", "-m", "start")
+    (fake / "snakemake").write_text(FAKE_SNAKEMAKE.replace('for arg in "$@"; do', 'mkdir -p results/retrieval_sides\n'
+                                                           'echo "$*" >> results/retrieval_sides/calls\n'
+                                                           'for arg in "$@"; do'))
+    out = subprocess.run(["bash", "scripts/run_by_seed.sh", "configs/retrieval_sides.yaml", "3", "4"], cwd=repo,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert re.findall(r"^== seed (\d), (.+?) \(", out.stdout, flags=re.M) == [("3", "the rest of its jobs"),
+                                                                             ("4", "the rest of its jobs")]
+    assert git("log", "--format=%s").splitlines() == [
+        "retrieval_sides grid: seed 4, the rest of its jobs (result files)",
+        "retrieval_sides grid: seed 3, the rest of its jobs (result files)", "start"]
+
+
 def test_a_data_source_that_cannot_be_had_stops_the_run_before_any_job(tmp_path):
     """The pinned data sdist cannot be downloaded (here: every download goes to a closed proxy port):
     the first Snakemake call stops before its first job with the source's remedy, and makes nothing."""

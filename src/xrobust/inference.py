@@ -305,7 +305,8 @@ def contrast_within_languages(paired: pd.DataFrame, column: str, first: str, sec
                               bootstrap_min_seeds: int = 10, n_boot: int = 2000, level: float = 0.95,
                               random_state: int = 0) -> pd.DataFrame:
     """Per language, (mean difference where `column` == first) minus (where it == second), over the
-    languages that have both, each weighing equally; per seed, then an interval over seeds (t) or
+    languages that have both, each weighing equally (in each seed, the languages with pairs on both
+    sides, in the side rows too, so that their difference is the contrast); per seed, then an interval over seeds (t) or
     seeds and items (bootstrap), as in `effect`. Both sides share seeds and items (e.g. the same
     units attacked on the translation side and on the English side), so they are resampled together.
 
@@ -331,7 +332,11 @@ def contrast_within_languages(paired: pd.DataFrame, column: str, first: str, sec
     where = {label: i for i, label in enumerate(labels)}
     a = np.array([where[f"{lang}\x1f{first}"] for lang in languages])
     b = np.array([where[f"{lang}\x1f{second}"] for lang in languages])
-    statistics = ((first, lambda m: _language_mean(m[..., a])), (second, lambda m: _language_mean(m[..., b])),
+    def both(m, side):  # a (seed, language) cell counts only where both sides have pairs, so first - second = contrast
+        keep = np.isfinite(m[..., a]) & np.isfinite(m[..., b])
+        return np.where(keep, m[..., side], np.nan)
+
+    statistics = ((first, lambda m: _language_mean(both(m, a))), (second, lambda m: _language_mean(both(m, b))),
                   (f"{first} minus {second}", lambda m: _language_mean(m[..., a] - m[..., b])))
     rows, rng = [], np.random.default_rng(random_state)
     for name, statistic in statistics:
