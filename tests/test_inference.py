@@ -169,6 +169,10 @@ def test_contrast_within_languages_uses_only_languages_with_both_sides_and_refus
     assert c.loc["translation minus english", "delta"] == pytest.approx(
         c.loc["translation", "delta"] - c.loc["english", "delta"])
     assert c.loc["translation", "delta"] != pytest.approx(inf.effect(gap[gap.side == "translation"]).delta[0])
+    # a language whose two sides never share a seed contributes nothing and is not counted
+    apart = both[~((both.language == "fr") & (((both.side == "english") & (both.seed < 4))
+                                               | ((both.side == "translation") & (both.seed >= 4))))]
+    assert inf.contrast_within_languages(apart, "side", "translation", "english").iloc[-1].n_languages == 2
     with pytest.raises(ValueError, match=r"column='recipe': allowed values are the columns .*'side'"):
         inf.contrast_within_languages(both, "recipe", "char", "char")
     with pytest.raises(ValueError, match=r"allowed values are two different values of 'side': \['english', "

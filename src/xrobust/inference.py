@@ -338,12 +338,14 @@ def contrast_within_languages(paired: pd.DataFrame, column: str, first: str, sec
 
     statistics = ((first, lambda m: _language_mean(both(m, a))), (second, lambda m: _language_mean(both(m, b))),
                   (f"{first} minus {second}", lambda m: _language_mean(m[..., a] - m[..., b])))
+    per_seed = count.sum(axis=1)  # seeds x cells: pairs
+    n_languages = int(((per_seed[:, a] > 0) & (per_seed[:, b] > 0)).any(axis=0).sum())  # both sides in one seed
     rows, rng = [], np.random.default_rng(random_state)
     for name, statistic in statistics:
         delta, lo, hi, p, method = _interval(total, count, statistic, test=test, rng=rng, n_boot=n_boot,
                                              bootstrap_min_seeds=bootstrap_min_seeds, level=level)
         side = part if " minus " in name else part[part[column].astype(str) == name]
-        rows.append({"comparison": name, "n_languages": len(languages), **_row(side, delta, lo, hi, p, test, method)})
+        rows.append({"comparison": name, "n_languages": n_languages, **_row(side, delta, lo, hi, p, test, method)})
     return pd.DataFrame(rows)
 
 
