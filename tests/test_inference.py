@@ -58,6 +58,24 @@ def test_pair_success_counts_only_items_both_models_classify_correctly():
     assert p.attrs == {"metric": "success", "treated": "inter-x", "control": "direct"}
 
 
+def test_pair_perturbed_counts_only_items_both_attacks_break():
+    rec = simulate(n_seeds=2, n_items=50)
+    with pytest.raises(ValueError, match=r"missing columns \['perturbed_ratio'\]"):
+        inf.pair(rec, "inter-x", metric="perturbed")
+    rec["perturbed_ratio"] = np.where(rec.robust == 0, np.linspace(0.05, 0.3, len(rec)), np.nan)
+    rec.loc[rec.clean == 0, "perturbed_ratio"] = np.nan
+    p = inf.pair(rec, "inter-x", metric="perturbed")
+    keys = ["seed", "uid", "language", "recipe"]
+    c = rec[rec.condition == "direct"].set_index(keys)
+    t = rec[rec.condition == "inter-x"].set_index(keys)
+    both_broken = ((c.clean == 1) & (t.clean == 1) & (c.robust == 0) & (t.robust == 0))
+    assert len(p) == both_broken.sum() < len(inf.pair(rec, "inter-x"))
+    assert p.notna().all().all()  # no unbroken item, whose ratio is undefined, enters
+    row = p.iloc[0]
+    key = tuple(row[keys])
+    assert row.control == c.loc[key, "perturbed_ratio"] and row.treated == t.loc[key, "perturbed_ratio"]
+
+
 def test_overall_and_language_effects_cover_truth_and_exclude_zero(paired):
     overall = inf.effect(paired).iloc[0]
     truth = -0.10 * 3 / 4  # three of four languages carry the effect

@@ -140,7 +140,7 @@ def test_side_effects_compare_the_translation_attacked_with_english_attacked(tmp
     for seed in (0, 1, 2):
         extra = {0: {2, 3}, 1: {2, 3, 4}, 2: {2}}[seed]  # translation attacked: 2, 3 or 1 more of 8 broken
         resultfiles.write_json(grid / "retrieval_attack" / "intermediate" / f"x_s{seed}_paragraph.json",
-                               _attack_doc({lang: base[lang] | extra for lang in LANGS}))
+                               _attack_doc({lang: base[lang] | extra for lang in LANGS}, ratio=0.05))
         if seed < 2:  # English attacked: one more of 8 broken, in seeds 0 and 1 only
             resultfiles.write_json(grid / "retrieval_attack_english" / "intermediate" / f"x_s{seed}_paragraph.json",
                                    _attack_doc({lang: base[lang] | {5} for lang in LANGS}, **english))
@@ -150,6 +150,20 @@ def test_side_effects_compare_the_translation_attacked_with_english_attacked(tmp
     sides = retrieval_stats.side_effects(translation, en, n_boot=200).set_index("comparison")
     assert sides.loc["translation", "delta"] == pytest.approx(np.mean([2, 3]) / 8)  # the seeds with both sides
     assert sides.loc["english", "delta"] == pytest.approx(1 / 8) and sides.loc["english", "n_seeds"] == 2
+    # the levels behind each change, on the same paired units and seeds: 2 of 8 broken in the pretrained encoder
+    assert sides.loc[["translation", "english"], "control_mean"].tolist() == pytest.approx([2 / 8, 2 / 8])
+    assert sides.loc["translation", "treated_mean"] == pytest.approx(np.mean([4, 5]) / 8)
+    assert sides.loc["english", "treated_mean"] == pytest.approx(3 / 8)
+    assert np.isnan(sides.loc["translation minus english", "control_mean"])
+    # the attack's cost on the units both attacks break (0 and 1): the pretrained encoder's attacks change
+    # 0.1 of the words; the intermediate encoders', 0.05 on the translation and 0.1 on English
+    cost = retrieval_stats.side_effects(translation, en, n_boot=200, metric="perturbed").set_index("comparison")
+    assert cost.loc["translation", "treated_mean"] == pytest.approx(0.05)
+    assert cost.loc["translation", "delta"] == pytest.approx(-0.05) and cost.loc["english", "delta"] == pytest.approx(0)
+    assert cost.loc["translation minus english", "delta"] == pytest.approx(-0.05)
+    assert cost.loc["english", "n_items"] == 2 and cost.loc["english", "control_mean"] == pytest.approx(0.1)
+    with pytest.raises(ValueError, match=r"metric='queries': allowed values are \('success', 'perturbed'\)"):
+        retrieval_stats.side_effects(translation, en, metric="queries")
     contrast = sides.loc["translation minus english"]
     assert contrast.delta == pytest.approx(np.mean([1, 2]) / 8) and contrast.n_languages == len(LANGS)
     assert contrast.n_items == 8 and (sides.condition == "intermediate:x").all()

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-METRICS = ("success", "robust", "clean")
+METRICS = ("success", "robust", "clean", "perturbed")
 TESTS = ("t", "wilcoxon")
 KEYS = ["seed", "uid", "language", "recipe"]
 REQUIRED = ("seed", "uid", "language", "recipe", "condition", "clean", "robust")
@@ -31,18 +31,25 @@ def pair(records: pd.DataFrame, treated: str, control: str = "direct", metric: s
 
     metric: `success` (primary) = attack success, 1 - robust, on items that BOTH compared models
     classify correctly when clean (so a clean error of either model does not count as a
-    "successful attack"); `robust` = accuracy under attack; `clean` = clean accuracy.
+    "successful attack"); `robust` = accuracy under attack; `clean` = clean accuracy;
+    `perturbed` = the share of words the attack changed, on items both models classify correctly
+    and both attacks break (the attack's cost; it has no ceiling where nearly every attack succeeds).
     Returns columns seed, uid, language, recipe, control, treated, diff (= treated - control);
     `attrs` carries metric, treated and control. The pair is the (seed, item) unit's observation.
     """
     _check_records(records, treated, control, metric)
     cols = {"control": control, "treated": treated}
-    sides = [records.loc[records.condition == cond, KEYS + ["clean", "robust"]].set_index(KEYS)
+    columns = ["clean", "robust"] + (["perturbed_ratio"] if metric == "perturbed" else [])
+    sides = [records.loc[records.condition == cond, KEYS + columns].set_index(KEYS)
              .add_suffix("_" + name) for name, cond in cols.items()]
     both = sides[0].join(sides[1], how="inner").reset_index()
-    if metric == "success":
+    if metric in ("success", "perturbed"):
         both = both[(both.clean_control == 1) & (both.clean_treated == 1)]
+    if metric == "success":
         values = {name: 1 - both["robust_" + name] for name in cols}
+    elif metric == "perturbed":
+        both = both[(both.robust_control == 0) & (both.robust_treated == 0)]
+        values = {name: both["perturbed_ratio_" + name] for name in cols}
     else:
         values = {name: both[f"{metric}_{name}"] for name in cols}
     out = both[KEYS].assign(**{k: v.astype(float) for k, v in values.items()})
@@ -55,9 +62,10 @@ def pair(records: pd.DataFrame, treated: str, control: str = "direct", metric: s
 def _check_records(records, treated, control, metric):
     if metric not in METRICS:
         raise ValueError(f"metric={metric!r}: allowed values are {METRICS}")
-    missing = [c for c in REQUIRED if c not in records.columns]
+    required = REQUIRED + (("perturbed_ratio",) if metric == "perturbed" else ())
+    missing = [c for c in required if c not in records.columns]
     if missing:
-        raise ValueError(f"records is missing columns {missing}; required columns are {REQUIRED}")
+        raise ValueError(f"records is missing columns {missing}; required columns are {required}")
     present = sorted(records.condition.unique())
     for name, cond in (("treated", treated), ("control", control)):
         if cond not in present:

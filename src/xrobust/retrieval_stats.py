@@ -201,26 +201,46 @@ def attack_effects(records: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+SIDE_METRICS = ("success", "perturbed")
+
+
 def side_effects(translation: pd.DataFrame, english: pd.DataFrame, recipe: str = "char",
-                 n_boot: int = 2000) -> pd.DataFrame:
+                 n_boot: int = 2000, metric: str = "success") -> pd.DataFrame:
     """Per encoder attacked on both sides (records of `load_attacks` for each step): the change in
     attack success of `recipe` against the pretrained encoder when the translation is attacked,
     when English is attacked (the same units, each against that translation's pool), and the
     first minus the second, per language and then over the languages with both, on the seeds
     with both (`inference.contrast_within_languages`). A negative or positive difference says
-    the change is specific to the non-English side; zero, that English changes alike."""
+    the change is specific to the non-English side; zero, that English changes alike. The two
+    side rows carry their levels too (control_mean, treated_mean; `_side_levels`). metric:
+    `success`, or `perturbed`, the share of words changed on units both attacks break (the
+    attack's cost, which still varies where nearly every attack succeeds; `inference.pair`)."""
+    if metric not in SIDE_METRICS:
+        raise ValueError(f"metric={metric!r}: allowed values are {SIDE_METRICS}")
     rows = []
     for cond in sorted((set(translation.condition) & set(english.condition)) - {"pretrained"}):
-        sides = [inference.pair(r[r.recipe == recipe], cond, "pretrained", "success").assign(side=side)
+        sides = [inference.pair(r[r.recipe == recipe], cond, "pretrained", metric).assign(side=side)
                  for side, r in (("translation", translation), ("english", english))]
         seeds = set(sides[0].seed) & set(sides[1].seed)
         both = pd.concat(sides, ignore_index=True)
-        rows.append(inference.contrast_within_languages(both[both.seed.isin(seeds)], "side", "translation",
-                                                        "english", n_boot=n_boot).assign(condition=cond))
+        both = both[both.seed.isin(seeds)]
+        effects = inference.contrast_within_languages(both, "side", "translation", "english", n_boot=n_boot)
+        rows.append(effects.join(_side_levels(both), on="comparison").assign(condition=cond))
     if not rows:
         raise ValueError("no encoder is attacked on both sides besides the pretrained one; allowed: records of "
                          "load_attacks for 'retrieval_attack' and 'retrieval_attack_english' of one grid")
     return pd.concat(rows, ignore_index=True)
+
+
+def _side_levels(both: pd.DataFrame) -> pd.DataFrame:
+    """Per side, the mean outcome (attack success, or perturbed share) of the pretrained encoder
+    (control_mean) and of the encoder (treated_mean) on the paired units, weighted as in
+    `contrast_within_languages` (per seed the languages with both sides, each equally; then the
+    seeds), so that treated_mean minus control_mean is the side's change. Near 1, a change in
+    success is bounded by 1 - control_mean."""
+    cells = both.groupby(["seed", "language", "side"])[["control", "treated"]].mean().unstack("side")
+    per_seed = cells[cells.notna().all(axis=1)].groupby(level="seed").mean().mean()
+    return per_seed.unstack(level=0).rename(columns=lambda c: f"{c}_mean")
 
 
 def side_language_changes(translation: pd.DataFrame, english: pd.DataFrame, recipe: str = "char") -> pd.DataFrame:
