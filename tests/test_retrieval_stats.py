@@ -110,6 +110,9 @@ def test_attack_effect_pairs_each_seed_with_the_pretrained_encoder(tmp_path):
     assert success.n_seeds == 3 and success.n_items == 8 and success.n_languages == 3
     assert success.ci_low < success.delta < success.ci_high
     assert effects.loc[("robust", "char"), "delta"] == pytest.approx(-success.delta)
+    # the cost, on units 0 and 1 (broken in both): 0.1 of the words in the pretrained encoder, 0.1 to 0.3 in seeds 0-2
+    cost = effects.loc[("perturbed", "char")]
+    assert cost.delta == pytest.approx(0.1) and cost.n_items == 2 and cost.n_pairs == 3 * 2 * len(LANGS)
     summary = retrieval_stats.attack_summary(records).set_index(["condition", "language"])
     assert summary.loc[("pretrained", "fr"), "success_rate"] == 0.25
     assert summary.loc[("pretrained", "fr"), "n_seeds"] == 1  # one model, counted once

@@ -187,10 +187,12 @@ def load_attacks(grid_dir, granularity: str = "paragraph", step: str = "retrieva
 def attack_effects(records: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
     """Per attacked encoder against the pretrained one, per recipe and over all languages: the
     change in attack success on units both retrieve correctly (the primary metric, as for
-    classification) and in top-1 under attack, with CI over seeds; n seeds, units, languages."""
+    classification), in top-1 under attack, and in the attack's cost (`perturbed`: the share of
+    words changed on units both attacks break, which has room where success nears 1), with CI
+    over seeds; n seeds, units, languages."""
     rows = []
     for cond in sorted(set(records.condition) - {"pretrained"}):
-        for metric in ("success", "robust"):
+        for metric in ("success", "robust", "perturbed"):
             p = inference.pair(records, cond, "pretrained", metric)
             for recipe, part in [("all recipes", p), *p.groupby("recipe")]:
                 if part.empty:
