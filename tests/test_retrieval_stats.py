@@ -173,6 +173,7 @@ def test_side_effects_compare_the_translation_attacked_with_english_attacked(tmp
     per_language = retrieval_stats.side_language_changes(translation, en).set_index("language")
     assert per_language.loc["fr", "translation"] == pytest.approx(np.mean([2, 3]) / 8)
     assert per_language.loc["fr", "english"] == pytest.approx(1 / 8) and per_language.n_seeds.max() == 2
+    assert per_language.loc["fr", ["translation_control", "english_control"]].tolist() == pytest.approx([2 / 8, 2 / 8])
     fig = retrieval_plots.sides_per_language(per_language.reset_index().assign(encoder="x (2 seeds)"), "t")
     ax = fig.axes[0]
     assert ax.get_xlabel().endswith("English attacked") and len(ax.collections[0].get_offsets()) == len(LANGS)

@@ -248,17 +248,21 @@ def _side_levels(both: pd.DataFrame) -> pd.DataFrame:
 def side_language_changes(translation: pd.DataFrame, english: pd.DataFrame, recipe: str = "char") -> pd.DataFrame:
     """Per encoder and language, the change in attack success of `recipe` (per seed the mean over
     the paired units, then the mean over the seeds with both sides) with the translation attacked
-    and with English attacked; languages with pairs on both sides, with their metadata."""
+    and with English attacked, and the pretrained encoder's success on those units
+    (`<side>_control`; at 1, the change cannot be positive: the ceiling); languages with pairs on
+    both sides, with their metadata."""
     rows = []
     for cond in sorted((set(translation.condition) & set(english.condition)) - {"pretrained"}):
         sides = {side: inference.pair(r[r.recipe == recipe], cond, "pretrained", "success")
                  for side, r in (("translation", translation), ("english", english))}
         seeds = set(sides["translation"].seed) & set(sides["english"].seed)
-        means = pd.DataFrame({side: p[p.seed.isin(seeds)].groupby(["seed", "language"])["diff"].mean()
-                              for side, p in sides.items()}).dropna().groupby("language").mean()
-        rows.append(means.assign(condition=cond, n_seeds=len(seeds)).reset_index())
+        cells = {side: p[p.seed.isin(seeds)].groupby(["seed", "language"]) for side, p in sides.items()}
+        means = pd.DataFrame({**{side: c["diff"].mean() for side, c in cells.items()},
+                              **{f"{side}_control": c["control"].mean() for side, c in cells.items()}})
+        rows.append(means.dropna().groupby("language").mean().assign(condition=cond, n_seeds=len(seeds)).reset_index())
     out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
-        columns=["language", "translation", "english", "condition", "n_seeds"])
+        columns=["language", "translation", "english", "translation_control", "english_control", "condition",
+                 "n_seeds"])
     return out.join(udhr_language_frame()[["name", "script_name", "xlmr_pretraining"]], on="language")
 
 
