@@ -78,7 +78,9 @@ done
 """
 
 
-def test_commit_records_each_finished_condition_and_never_a_failed_one(tmp_path):
+def committing_repo(tmp_path: Path, **extra_env):
+    """A git repo with the runner, a fake `snakemake` (FAKE_SNAKEMAKE) first on PATH, COMMIT=1 and
+    one empty commit: (repo, env, git), git(*args) returning its stdout."""
     repo = runner_repo(tmp_path, "src", "configs")
     fake = tmp_path / "bin"
     fake.mkdir()
@@ -86,10 +88,15 @@ def test_commit_records_each_finished_condition_and_never_a_failed_one(tmp_path)
     (fake / "snakemake").chmod(0o755)
     env = {**os.environ, "PATH": f"{fake}:{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path),
            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t", "COMMIT": "1", "FAIL_ON": "inter-movie_sentiment_s7_paragraph"}
+           "GIT_COMMITTER_EMAIL": "t@t", "COMMIT": "1", **extra_env}
     git = lambda *a: subprocess.run(["git", *a], cwd=repo, env=env, capture_output=True, text=True, check=True).stdout  # noqa: E731
     git("init", "-q")
     git("commit", "-q", "--allow-empty", "-m", "start")
+    return repo, env, git
+
+
+def test_commit_records_each_finished_condition_and_never_a_failed_one(tmp_path):
+    repo, env, git = committing_repo(tmp_path, FAIL_ON="inter-movie_sentiment_s7_paragraph")
     out = subprocess.run(["bash", "scripts/run_by_seed.sh", "configs/powered.yaml", "7"], cwd=repo, env=env,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode != 0  # the movie-sentiment condition failed, and the script stopped there
@@ -108,17 +115,8 @@ def test_commit_records_each_finished_condition_and_never_a_failed_one(tmp_path)
 def test_a_grid_without_conditions_runs_each_seed_once_and_commits_it(tmp_path):
     """conditions: [] (a retrieval-only grid, e.g. configs/retrieval_sides.yaml): no empty condition
     step, one Snakemake call per seed and one commit of its result files."""
-    repo = runner_repo(tmp_path, "src", "configs")
+    repo, env, git = committing_repo(tmp_path)
     fake = tmp_path / "bin"
-    fake.mkdir()
-    (fake / "snakemake").write_text(FAKE_SNAKEMAKE)
-    (fake / "snakemake").chmod(0o755)
-    env = {**os.environ, "PATH": f"{fake}:{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path),
-           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t", "COMMIT": "1"}
-    git = lambda *a: subprocess.run(["git", *a], cwd=repo, env=env, capture_output=True, text=True, check=True).stdout  # noqa: E731
-    git("init", "-q")
-    git("commit", "-q", "--allow-empty", "-m", "start")
     (fake / "snakemake").write_text(FAKE_SNAKEMAKE.replace('for arg in "$@"; do', 'mkdir -p results/retrieval_sides\n'
                                                            'echo "$*" >> results/retrieval_sides/calls\n'
                                                            'for arg in "$@"; do'))

@@ -206,6 +206,23 @@ def attack_effects(records: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
 SIDE_METRICS = ("success", "perturbed")
 
 
+def _side_pairs(translation: pd.DataFrame, english: pd.DataFrame, recipe: str, metric: str):
+    """Per encoder attacked on both sides: (condition, its pairs against the pretrained encoder on
+    both sides, column `side`, on the seeds with both, number of those seeds)."""
+    for cond in sorted((set(translation.condition) & set(english.condition)) - {"pretrained"}):
+        sides = [inference.pair(r[r.recipe == recipe], cond, "pretrained", metric).assign(side=side)
+                 for side, r in (("translation", translation), ("english", english))]
+        seeds = set(sides[0].seed) & set(sides[1].seed)
+        both = pd.concat(sides, ignore_index=True)
+        yield cond, both[both.seed.isin(seeds)], len(seeds)
+
+
+def _side_cells(both: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Per (seed, language) with pairs on both sides, the mean of `columns` per side."""
+    cells = both.groupby(["seed", "language", "side"])[columns].mean().unstack("side")
+    return cells[cells.notna().all(axis=1)]
+
+
 def side_effects(translation: pd.DataFrame, english: pd.DataFrame, recipe: str = "char",
                  n_boot: int = 2000, metric: str = "success") -> pd.DataFrame:
     """Per encoder attacked on both sides (records of `load_attacks` for each step): the change in
@@ -220,12 +237,7 @@ def side_effects(translation: pd.DataFrame, english: pd.DataFrame, recipe: str =
     if metric not in SIDE_METRICS:
         raise ValueError(f"metric={metric!r}: allowed values are {SIDE_METRICS}")
     rows = []
-    for cond in sorted((set(translation.condition) & set(english.condition)) - {"pretrained"}):
-        sides = [inference.pair(r[r.recipe == recipe], cond, "pretrained", metric).assign(side=side)
-                 for side, r in (("translation", translation), ("english", english))]
-        seeds = set(sides[0].seed) & set(sides[1].seed)
-        both = pd.concat(sides, ignore_index=True)
-        both = both[both.seed.isin(seeds)]
+    for cond, both, _ in _side_pairs(translation, english, recipe, metric):
         effects = inference.contrast_within_languages(both, "side", "translation", "english", n_boot=n_boot)
         rows.append(effects.join(_side_levels(both), on="comparison").assign(condition=cond))
     if not rows:
@@ -240,8 +252,7 @@ def _side_levels(both: pd.DataFrame) -> pd.DataFrame:
     `contrast_within_languages` (per seed the languages with both sides, each equally; then the
     seeds), so that treated_mean minus control_mean is the side's change. Near 1, a change in
     success is bounded by 1 - control_mean."""
-    cells = both.groupby(["seed", "language", "side"])[["control", "treated"]].mean().unstack("side")
-    per_seed = cells[cells.notna().all(axis=1)].groupby(level="seed").mean().mean()
+    per_seed = _side_cells(both, ["control", "treated"]).groupby(level="seed").mean().mean()
     return per_seed.unstack(level=0).rename(columns=lambda c: f"{c}_mean")
 
 
@@ -252,14 +263,10 @@ def side_language_changes(translation: pd.DataFrame, english: pd.DataFrame, reci
     (`<side>_control`; at 1, the change cannot be positive: the ceiling); languages with pairs on
     both sides, with their metadata."""
     rows = []
-    for cond in sorted((set(translation.condition) & set(english.condition)) - {"pretrained"}):
-        sides = {side: inference.pair(r[r.recipe == recipe], cond, "pretrained", "success")
-                 for side, r in (("translation", translation), ("english", english))}
-        seeds = set(sides["translation"].seed) & set(sides["english"].seed)
-        cells = {side: p[p.seed.isin(seeds)].groupby(["seed", "language"]) for side, p in sides.items()}
-        means = pd.DataFrame({**{side: c["diff"].mean() for side, c in cells.items()},
-                              **{f"{side}_control": c["control"].mean() for side, c in cells.items()}})
-        rows.append(means.dropna().groupby("language").mean().assign(condition=cond, n_seeds=len(seeds)).reset_index())
+    for cond, both, n_seeds in _side_pairs(translation, english, recipe, "success"):
+        means = _side_cells(both, ["diff", "control"]).groupby(level="language").mean()
+        means.columns = [side if col == "diff" else f"{side}_{col}" for col, side in means.columns]
+        rows.append(means.assign(condition=cond, n_seeds=n_seeds).reset_index())
     out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
         columns=["language", "translation", "english", "translation_control", "english_control", "condition",
                  "n_seeds"])
