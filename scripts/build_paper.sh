@@ -18,9 +18,13 @@ SM=(snakemake -s workflow/Snakefile --configfile "$CONFIG")
 pgrep -f "snakemake -s workflow/Snakefile" >/dev/null || "${SM[@]}" --unlock >/dev/null 2>&1 || true
 # outputs of jobs that were interrupted are re-made; the book waits for the grid
 "${SM[@]}" --cores "${CORES:-all}" --keep-going --rerun-incomplete ${SNAKEMAKE_ARGS:-} all book
-# what a reader sees: the PDF, links, figures in a real browser (Debian chromium, poppler-utils)
-if command -v chromium >/dev/null && command -v pdfimages >/dev/null; then
+# what a reader sees: the PDF (linked from the front page), links, figures in a real browser
+# (Debian chromium, poppler-utils; installed when missing and run as root)
+if bash scripts/reader_tools.sh; then
   bash scripts/build_pdf.sh --toc _build/toc.yml
   python scripts/check_book.py _build/html --pdf _build/paper.pdf
+  echo "pdf: $PWD/_build/paper.pdf"
+else
+  echo "build_paper: no PDF and no browser checks (see the line above); the HTML book is built" >&2
 fi
 echo "book: $PWD/_build/html/index.html"

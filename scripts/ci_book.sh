@@ -3,17 +3,13 @@
 # the Snakemake `book` rule (analysis notebook per grid with results, gallery, walkthrough when
 # its checkpoint runs/default/target/direct_s0/checkpoint exists, HTML book) -> PDF -> checks
 # (links, figures in Chromium, glued numbers, PDF pages and figures). Installs Debian's chromium,
-# poppler-utils and CJK fonts when missing (apt-get, as root).
+# poppler-utils and CJK fonts when missing (scripts/reader_tools.sh, apt-get as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 [ -d .venv/bin ] && export PATH="$PWD/.venv/bin:$PATH"
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
-if ! command -v chromium >/dev/null || ! command -v pdfimages >/dev/null; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    chromium poppler-utils fonts-noto-cjk >/dev/null
-fi
+bash scripts/reader_tools.sh
 
 # no config: Snakemake runs no experiment, only the notebooks and the book of the result files
 # already there (the walkthrough only when runs/default/target/direct_s0/checkpoint exists)
