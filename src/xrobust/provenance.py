@@ -97,7 +97,20 @@ def device_description(device) -> str:
     return f"cpu:{platform.machine()}:{torch.get_num_threads()}threads"
 
 
+def processor_name(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU model. Re-runs on one machine kind have given bit-identical weights; a CPU with
+    other vector kernels can round differently, so a re-run check needs to know which one ran."""
+    try:
+        for line in cpuinfo.read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
 def provenance(config: dict, device="cpu") -> dict:
     return {"config_hash": config_hash(config), "git_commit": git_commit(),
             "packages": package_versions(), "python": platform.python_version(),
-            "device": device_description(device)}
+            "device": device_description(device), "processor": processor_name()}

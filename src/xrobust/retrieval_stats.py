@@ -339,7 +339,8 @@ def rerun_check(grid_dir, compare_dir) -> pd.DataFrame:
     each grid: a grid that re-runs some seeds of another's design), compared outcome by outcome:
     the encoder's weights sha256 in both, how many outcomes (unit, language, direction; or attacked
     unit and recipe) were compared, the share identical, and top-1 (attack success) in each.
-    Training on one machine kind is bit-reproducible, so a re-run should agree everywhere."""
+    The outcomes of a re-run should agree everywhere; its weights agree bit for bit only where the
+    CPU rounds as the first run's did (`provenance.processor`)."""
     rows = []
     for path in sorted(Path(grid_dir).glob("retrieval*/**/*.json")):
         rel = path.relative_to(grid_dir)
