@@ -23,7 +23,6 @@ pgrep -f "snakemake -s workflow/Snakefile" >/dev/null || "${SM[@]}" --unlock >/d
 if bash scripts/reader_tools.sh; then
   bash scripts/build_pdf.sh --toc _build/toc.yml
   python scripts/check_book.py _build/html --pdf _build/paper.pdf
-  echo "pdf: $PWD/_build/paper.pdf"
 else
   echo "build_paper: no PDF and no browser checks (see the line above); the HTML book is built" >&2
 fi
