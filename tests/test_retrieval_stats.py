@@ -228,3 +228,36 @@ def test_rerun_check_compares_the_files_both_grids_have_outcome_by_outcome(tmp_p
     attack = check.loc["retrieval_attack/pretrained_paragraph.json"]
     assert attack.value == "attack success" and attack.identical == 1.0 and attack.here == 0.25
     assert attack.compared == len(LANGS) * 8 and attack.weights == "no checkpoint"
+
+
+def test_target_encoders_are_compared_with_each_other_seed_by_seed(tmp_path):
+    """inter-x minus direct: seed s against seed s, on the seeds both have; a seed's gap is
+    (2 + seed) units in sco and yo, none in fr; the two share seeds 1 to 3."""
+    root = _grid(tmp_path / "g")
+    for name, seeds in (("direct", (0, 1, 2, 3)), ("inter-x", (1, 2, 3, 4))):
+        for seed in seeds:
+            right = 30 - (2 + seed if name == "inter-x" else 0)
+            hits = {lang: [1] * (30 if lang == "fr" else right) + [0] * (N - (30 if lang == "fr" else right))
+                    for lang in LANGS}
+            model = {"kind": "classifier checkpoint", "checkpoint": {"base_model": "m", "task": "t", "seed": seed}}
+            resultfiles.write_json(root / "retrieval" / "target" / f"{name}_s{seed}_paragraph.json", _doc(hits, model))
+    _, enc, _ = retrieval_stats.load(root)
+    p = retrieval_stats.between_encoders(enc, "target", "inter-x", "direct")
+    assert p.attrs["seeds"] == [1, 2, 3] and len(p) == 3 * len(LANGS) * 2 * N
+    table = retrieval_stats.condition_contrasts(enc, [("inter-x", "direct")], n_boot=200).set_index("group")
+    overall = table.loc["all languages"]
+    assert overall.seeds == "1, 2, 3" and overall.n_seeds == 3 and overall.n_items == N
+    assert overall.delta == pytest.approx(-2 / 3 * 4 / N)  # 3, 4 and 5 units lost in two of three languages
+    assert overall.ci_low < overall.delta < overall.ci_high < 0
+    assert table.loc["xlmr_pretraining = True", "delta"] == 0.0
+    assert table.loc["xlmr_pretraining = False", "delta"] == pytest.approx(-4 / N)
+    fig = retrieval_plots.contrasts(table.reset_index(), "t")
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["inter-x − direct\n(seeds 1, 2, 3)"]
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
+        "all languages (3)", "in XLM-R pretraining (1)", "not in XLM-R pretraining (2)"]
+    with pytest.raises(ValueError, match=r"control='multilingual': no retrieval results at stage='target'; "
+                                         r"allowed: \['direct', 'inter-x'\]"):
+        retrieval_stats.between_encoders(enc, "target", "inter-x", "multilingual")
+    only_0 = enc[~((enc.name == "inter-x") & (enc.seed < 3)) & ~((enc.name == "direct") & (enc.seed > 0))]
+    with pytest.raises(ValueError, match="share no seed"):
+        retrieval_stats.between_encoders(only_0, "target", "inter-x", "direct")

@@ -96,22 +96,63 @@ def paired(pretrained: pd.DataFrame, encoders: pd.DataFrame, stage: str, name: s
     return out
 
 
+def _effect_rows(p: pd.DataFrame, n_boot: int, by_group, **labels) -> list[dict]:
+    """Effect rows of one paired frame: over all languages, and over the languages of each value of
+    each metadata column in `by_group`."""
+    meta = udhr_language_frame()
+    rows = [{**labels, "group": "all languages", "n_languages": p.language.nunique(),
+             **inference.effect(p, n_boot=n_boot).iloc[0].to_dict()}]
+    for col in by_group:
+        for value, part in p.groupby(p.language.map(meta[col])):
+            rows.append({**labels, "group": f"{col} = {value}", "n_languages": part.language.nunique(),
+                         **inference.effect(part, n_boot=n_boot).iloc[0].to_dict()})
+    return rows
+
+
 def encoder_effects(pretrained, encoders, n_boot: int = 2000, by_group=("xlmr_pretraining", "script_name")):
     """Per encoder (stage, name): the change in top-1 accuracy against the pretrained encoder over
     all languages, and over the languages of each value of each metadata column in `by_group`
     (e.g. in XLM-R's pretraining or not), with CI, seed-level p, n seeds, n units."""
-    meta = udhr_language_frame()
     rows = []
     for stage, name in sorted(set(zip(encoders.stage, encoders.name, strict=True))):
-        p = paired(pretrained, encoders, stage, name)
-        rows.append({"stage": stage, "name": name, "group": "all languages", "n_languages": p.language.nunique(),
-                     **inference.effect(p, n_boot=n_boot).iloc[0].to_dict()})
-        for col in by_group:
-            values = p.language.map(meta[col])
-            for value, part in p.groupby(values):
-                rows.append({"stage": stage, "name": name, "group": f"{col} = {value}",
-                             "n_languages": part.language.nunique(),
-                             **inference.effect(part, n_boot=n_boot).iloc[0].to_dict()})
+        rows += _effect_rows(paired(pretrained, encoders, stage, name), n_boot, by_group, stage=stage, name=name)
+    return pd.DataFrame(rows)
+
+
+def between_encoders(encoders: pd.DataFrame, stage: str, treated: str, control: str) -> pd.DataFrame:
+    """Two encoders of one stage paired on (seed, language, direction, unit): seed s of `treated`
+    against seed s of `control`, as `inference.pair` pairs the classification conditions. Seeds
+    that only one of the two has are left out; `attrs["seeds"]` lists the seeds compared."""
+    names = sorted(set(encoders.loc[encoders.stage == stage, "name"]))
+    for arg, value in (("treated", treated), ("control", control)):
+        if value not in names:
+            raise ValueError(f"{arg}={value!r}: no retrieval results at stage={stage!r}; allowed: {names}")
+    mine = encoders[encoders.stage == stage]
+    both = mine[mine.name == treated].merge(mine[mine.name == control], on=["seed", "language", "direction", "unit"],
+                                            suffixes=("", "_control"), validate="one_to_one")
+    if both.empty:
+        have = {n: sorted(mine.loc[mine.name == n, "seed"].unique()) for n in (treated, control)}
+        raise ValueError(f"{treated!r} and {control!r} share no seed (seeds: {have}); allowed: encoders "
+                         "with at least one seed in common")
+    out = pd.DataFrame({"seed": both.seed, "uid": both.unit.astype(str), "language": both.language,
+                        "recipe": both.direction, "control": both.correct_control.astype(float),
+                        "treated": both.correct.astype(float)})
+    out["diff"] = out.treated - out.control
+    out.attrs.update(metric="top-1", treated=f"{stage}:{treated}", control=f"{stage}:{control}",
+                     seeds=sorted(int(s) for s in out.seed.unique()))
+    return out
+
+
+def condition_contrasts(encoders: pd.DataFrame, comparisons, stage: str = "target", n_boot: int = 2000,
+                        by_group=("xlmr_pretraining",)) -> pd.DataFrame:
+    """Top-1 change of each (treated, control) pair in `comparisons`, e.g. ('inter-vitaminc',
+    'direct'): the question of the paper asked of retrieval after target training. One row per
+    comparison and language group, with the seeds compared (`seeds`)."""
+    rows = []
+    for treated, control in comparisons:
+        p = between_encoders(encoders, stage, treated, control)
+        seeds = ", ".join(map(str, p.attrs["seeds"]))
+        rows += _effect_rows(p, n_boot, by_group, treated=treated, control=control, seeds=seeds)
     return pd.DataFrame(rows)
 
 
