@@ -261,3 +261,23 @@ def test_target_encoders_are_compared_with_each_other_seed_by_seed(tmp_path):
     only_0 = enc[~((enc.name == "inter-x") & (enc.seed < 3)) & ~((enc.name == "direct") & (enc.seed > 0))]
     with pytest.raises(ValueError, match="share no seed"):
         retrieval_stats.between_encoders(only_0, "target", "inter-x", "direct")
+
+
+def test_lost_share_counts_only_the_units_the_pretrained_encoder_retrieves(tmp_path):
+    """The encoder keeps k of fr's 20 units, all 20 of sco's, and gains units yo never had."""
+    root = tmp_path / "g"
+    base = {"fr": [1] * 20 + [0] * 20, "sco": [1] * 20 + [0] * 20, "yo": [0] * N}
+    resultfiles.write_json(root / "retrieval" / "pretrained_paragraph.json",
+                           _doc(base, {"kind": "encoder", "name": "m"}))
+    for seed, k in ((0, 4), (1, 5), (2, 6)):
+        hits = {"fr": [1] * k + [0] * (N - k), "sco": [1] * N, "yo": [1] * 10 + [0] * 30}
+        model = {"kind": "classifier checkpoint", "checkpoint": {"base_model": "m", "task": "x", "seed": seed}}
+        resultfiles.write_json(root / "retrieval" / "intermediate" / f"x_s{seed}_paragraph.json", _doc(hits, model))
+    pre, enc, _ = retrieval_stats.load(root)
+    table = retrieval_stats.lost_share(pre, enc, n_boot=200).set_index("group")
+    overall = table.loc["all languages"]
+    assert overall.n_languages == 2  # yo: no unit to lose
+    assert overall.lost == pytest.approx((15 / 20 + 0) / 2)  # fr loses 16, 15, 14 of 20; sco none
+    assert overall.ci_low < overall.lost < overall.ci_high
+    assert table.loc["xlmr_pretraining = True", "lost"] == pytest.approx(15 / 20)
+    assert table.loc["xlmr_pretraining = False", "lost"] == 0.0 and "p" not in table

@@ -156,6 +156,23 @@ def condition_contrasts(encoders: pd.DataFrame, comparisons, stage: str = "targe
     return pd.DataFrame(rows)
 
 
+def lost_share(pretrained, encoders, n_boot: int = 2000, by_group=("xlmr_pretraining",)) -> pd.DataFrame:
+    """Per encoder (stage, name): of the units the pretrained encoder retrieves, the share the
+    encoder no longer retrieves (`lost`, with its 95% interval over seeds, as `encoder_effects`),
+    over all languages and per metadata group. Unlike the change in top-1, it is not bounded by
+    what a language had to lose, so languages the pretrained encoder retrieves poorly and well
+    compare on one scale. Languages where the pretrained encoder retrieves no unit drop out
+    (`n_languages` counts the rest)."""
+    rows = []
+    for stage, name in sorted(set(zip(encoders.stage, encoders.name, strict=True))):
+        p = paired(pretrained, encoders, stage, name)
+        rows += _effect_rows(p[p.control == 1], n_boot, by_group, stage=stage, name=name)
+    out = pd.DataFrame(rows)
+    # on these units diff = encoder - 1, so the share lost is -delta and its interval flips
+    out["lost"], out["ci_low"], out["ci_high"] = -out.delta, -out.ci_high, -out.ci_low
+    return out.drop(columns=["delta", "p"])
+
+
 def language_effects(pretrained, encoders, stage: str, name: str, n_boot: int = 2000) -> pd.DataFrame:
     """Per language: pretrained accuracy, the encoder's change (both directions pooled) with CI
     over seeds, Holm-adjusted p across languages, and the language's metadata."""
