@@ -281,3 +281,8 @@ def test_lost_share_counts_only_the_units_the_pretrained_encoder_retrieves(tmp_p
     assert overall.ci_low < overall.lost < overall.ci_high
     assert table.loc["xlmr_pretraining = True", "lost"] == pytest.approx(15 / 20)
     assert table.loc["xlmr_pretraining = False", "lost"] == 0.0 and "p" not in table
+
+    two = enc[enc.seed.isin([0, 2])].assign(correct=lambda d: d.correct.where(  # fr keeps 4 or 19 of 20
+        ~((d.seed == 2) & (d.language == "fr")), (d.unit < 19).astype(int)))
+    fr = retrieval_stats.lost_share(pre, two[two.language == "fr"], n_boot=200).iloc[0]
+    assert fr.lost == pytest.approx((16 / 20 + 1 / 20) / 2) and (fr.ci_low, fr.ci_high) == (0.0, 1.0)

@@ -168,8 +168,9 @@ def lost_share(pretrained, encoders, n_boot: int = 2000, by_group=("xlmr_pretrai
         p = paired(pretrained, encoders, stage, name)
         rows += _effect_rows(p[p.control == 1], n_boot, by_group, stage=stage, name=name)
     out = pd.DataFrame(rows)
-    # on these units diff = encoder - 1, so the share lost is -delta and its interval flips
-    out["lost"], out["ci_low"], out["ci_high"] = -out.delta, -out.ci_high, -out.ci_low
+    # on these units diff = encoder - 1, so the share lost is -delta and its interval flips; a t
+    # interval over few seeds can pass the bounds of a share, so it is cut to [0, 1]
+    out["lost"], out["ci_low"], out["ci_high"] = -out.delta, (-out.ci_high).clip(lower=0), (-out.ci_low).clip(upper=1)
     return out.drop(columns=["delta", "p"])
 
 
