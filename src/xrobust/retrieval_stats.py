@@ -86,13 +86,18 @@ def paired(pretrained: pd.DataFrame, encoders: pd.DataFrame, stage: str, name: s
     if mine.empty:
         raise ValueError(f"no retrieval results for stage={stage!r}, name={name!r}; allowed: "
                          f"{sorted(set(zip(encoders.stage, encoders.name, strict=True)))}")
-    both = mine.merge(pretrained, on=["language", "direction", "unit"], suffixes=("", "_pretrained"),
+    both = mine.merge(pretrained, on=["language", "direction", "unit"], suffixes=("", "_control"),
                       validate="many_to_one")
+    return _pair_layout(both, treated=f"{stage}:{name}", control="pretrained")
+
+
+def _pair_layout(both: pd.DataFrame, treated: str, control: str) -> pd.DataFrame:
+    """Merged unit outcomes (`correct`, `correct_control`) in the layout of `inference.pair`."""
     out = pd.DataFrame({"seed": both.seed, "uid": both.unit.astype(str), "language": both.language,
-                        "recipe": both.direction, "control": both.correct_pretrained.astype(float),
+                        "recipe": both.direction, "control": both.correct_control.astype(float),
                         "treated": both.correct.astype(float)})
     out["diff"] = out.treated - out.control
-    out.attrs.update(metric="top-1", treated=f"{stage}:{name}", control="pretrained")
+    out.attrs.update(metric="top-1", treated=treated, control=control)
     return out
 
 
@@ -134,12 +139,8 @@ def between_encoders(encoders: pd.DataFrame, stage: str, treated: str, control: 
         have = {n: sorted(mine.loc[mine.name == n, "seed"].unique()) for n in (treated, control)}
         raise ValueError(f"{treated!r} and {control!r} share no seed (seeds: {have}); allowed: encoders "
                          "with at least one seed in common")
-    out = pd.DataFrame({"seed": both.seed, "uid": both.unit.astype(str), "language": both.language,
-                        "recipe": both.direction, "control": both.correct_control.astype(float),
-                        "treated": both.correct.astype(float)})
-    out["diff"] = out.treated - out.control
-    out.attrs.update(metric="top-1", treated=f"{stage}:{treated}", control=f"{stage}:{control}",
-                     seeds=sorted(int(s) for s in out.seed.unique()))
+    out = _pair_layout(both, treated=f"{stage}:{treated}", control=f"{stage}:{control}")
+    out.attrs["seeds"] = sorted(int(s) for s in out.seed.unique())
     return out
 
 
