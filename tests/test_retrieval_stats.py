@@ -286,3 +286,13 @@ def test_lost_share_counts_only_the_units_the_pretrained_encoder_retrieves(tmp_p
         ~((d.seed == 2) & (d.language == "fr")), (d.unit < 19).astype(int)))
     fr = retrieval_stats.lost_share(pre, two[two.language == "fr"], n_boot=200).iloc[0]
     assert fr.lost == pytest.approx((16 / 20 + 1 / 20) / 2) and (fr.ci_low, fr.ci_high) == (0.0, 1.0)
+
+
+def test_target_comparisons_pair_each_intermediate_with_both_baselines_where_present():
+    def frame(names):
+        return pd.DataFrame({"stage": ["target"] * len(names) + ["intermediate"], "name": [*names, "inter-z"]})
+    assert retrieval_stats.target_comparisons(frame(["direct", "inter-a", "inter-b", "multilingual"])) == [
+        ("inter-a", "direct"), ("inter-b", "direct"), ("inter-a", "multilingual"), ("inter-b", "multilingual"),
+        ("multilingual", "direct")]
+    assert retrieval_stats.target_comparisons(frame(["inter-a", "multilingual"])) == [("inter-a", "multilingual")]
+    assert retrieval_stats.target_comparisons(frame(["direct"])) == []  # nothing to compare: the cell says so

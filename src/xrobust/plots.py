@@ -6,7 +6,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import seaborn as sns
 
-PALETTE = "colorblind"  # Okabe-Ito-like, distinguishable under the common colour-vision deficiencies
+from .plot_parts import PALETTE, check_columns, forest
+
 sns.set_theme(style="whitegrid", context="notebook", palette=PALETTE)
 
 
@@ -14,27 +15,13 @@ def _n_text(table) -> str:
     return f"n = {table.n_seeds.max()} seeds, {table.n_items.max()} distinct items"
 
 
-def _check(table, columns):
-    missing = [c for c in columns if c not in table.columns]
-    if missing or table.empty:
-        raise ValueError(f"table is missing columns {missing} or has no rows; "
-                         f"allowed: a non-empty table with {columns}")
-
-
 def effect_by_language(table, title: str, xlabel: str):
     """Point estimate and 95% CI per language, one colour per condition, languages sorted by the
     mean effect; English (the reference) is drawn like the others and labelled as such."""
-    _check(table, ["condition", "language", "delta", "ci_low", "ci_high", "n_seeds", "n_items"])
+    check_columns(table, ["condition", "language", "delta", "ci_low", "ci_high", "n_seeds", "n_items"])
     order = table.groupby("language").delta.mean().sort_values().index.tolist()
-    conds = sorted(table.condition.unique())
-    colours = dict(zip(conds, sns.color_palette(PALETTE, len(conds)), strict=True))
     fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(order) + 1.8))
-    offsets = {c: (i - (len(conds) - 1) / 2) * 0.22 for i, c in enumerate(conds)}
-    for cond, part in table.groupby("condition"):
-        y = [order.index(lang) + offsets[cond] for lang in part.language]
-        ax.errorbar(part.delta, y, xerr=[part.delta - part.ci_low, part.ci_high - part.delta], fmt="o",
-                    color=colours[cond], label=f"{cond} − direct", capsize=3)
-    ax.axvline(0, color="0.3", lw=1)
+    forest(ax, table, order, "language", "condition", sorted(table.condition.unique()), lambda c: f"{c} − direct")
     ax.set_yticks(range(len(order)), [f"{lang} (reference)" if lang == "en" else lang for lang in order])
     ax.set(xlabel=xlabel, ylabel="language (sorted by effect)", title=f"{title}\n{_n_text(table)}")
     ax.legend(loc="best", fontsize="small")
@@ -44,7 +31,7 @@ def effect_by_language(table, title: str, xlabel: str):
 def clean_accuracy(clean, majority, title: str):
     """Clean accuracy per language and condition (mean over seeds, 95% t interval over seeds
     from the table's ci columns), with the majority-class rate as a dashed line."""
-    _check(clean, ["condition", "language", "accuracy", "ci_low", "ci_high", "n_seeds", "n_items"])
+    check_columns(clean, ["condition", "language", "accuracy", "ci_low", "ci_high", "n_seeds", "n_items"])
     order = clean.groupby("language").accuracy.mean().sort_values().index.tolist()
     conds = sorted(clean.condition.unique())
     colours = dict(zip(conds, sns.color_palette(PALETTE, len(conds)), strict=True))

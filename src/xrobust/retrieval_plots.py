@@ -4,6 +4,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import seaborn as sns
 
+from .plot_parts import check_columns, forest
 from .retrieval import DIRECTIONS
 
 LABELS = {"xx_to_en": "language → English", "en_to_xx": "English → language"}
@@ -162,24 +163,16 @@ def contrasts(table, title: str):
     """Change in top-1 accuracy of each comparison (treated minus control, from
     `retrieval_stats.condition_contrasts`) with its 95% interval, one colour per language group;
     each row names the seeds and languages behind it."""
-    missing = [c for c in ("treated", "control", "group", "delta", "ci_low", "ci_high", "seeds", "n_items")
-               if c not in table.columns]
-    if missing or table.empty:
-        raise ValueError(f"table is missing columns {missing} or has no rows; allowed: the table of "
-                         "retrieval_stats.condition_contrasts")
+    check_columns(table, ["treated", "control", "group", "delta", "ci_low", "ci_high", "seeds", "n_items",
+                          "n_languages"])
     df = table[table.group.isin(GROUP_LABELS)].sort_values("group", key=lambda g: g.map(list(GROUP_LABELS).index),
                                                            kind="stable").assign(
         comparison=lambda d: d.treated + " − " + d.control + "\n(seeds " + d.seeds + ")",
         language_group=lambda d: d.group.map(GROUP_LABELS) + " (" + d.n_languages.astype(str) + ")")
     order = list(dict.fromkeys(df.comparison))
     groups = list(dict.fromkeys(df.language_group))
-    colours = dict(zip(groups, sns.color_palette("colorblind", len(groups)), strict=True))
     fig, ax = plt.subplots(figsize=(7.5, 0.75 * len(order) + 1.6))
-    for i, (group, part) in enumerate(df.groupby("language_group", sort=False)):
-        y = [order.index(c) + (i - (len(groups) - 1) / 2) * 0.22 for c in part.comparison]
-        ax.errorbar(part.delta, y, xerr=[part.delta - part.ci_low, part.ci_high - part.delta], fmt="o",
-                    color=colours[group], label=group, capsize=3)
-    ax.axvline(0, color="0.3", lw=1)
+    forest(ax, df, order, "comparison", "language_group", groups)
     ax.set_yticks(range(len(order)), order, fontsize=8)
     ax.set_ylim(len(order) - 0.5, -0.5)
     ax.set(xlabel="change in top-1 accuracy (treated minus control, paired by seed; 95% CI)",

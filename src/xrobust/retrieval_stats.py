@@ -144,6 +144,16 @@ def between_encoders(encoders: pd.DataFrame, stage: str, treated: str, control: 
     return out
 
 
+def target_comparisons(encoders: pd.DataFrame, stage: str = "target") -> list[tuple[str, str]]:
+    """The (treated, control) pairs the paper's question asks of the encoders a grid scored at
+    `stage`: each `inter-*` against `direct` and against `multilingual`, and `multilingual`
+    against `direct`, where both conditions are there."""
+    names = sorted(set(encoders.loc[encoders.stage == stage, "name"]))
+    inter = [n for n in names if n.startswith("inter-")]
+    pairs = [(t, c) for c in ("direct", "multilingual") if c in names for t in inter]
+    return pairs + ([("multilingual", "direct")] if {"multilingual", "direct"} <= set(names) else [])
+
+
 def condition_contrasts(encoders: pd.DataFrame, comparisons, stage: str = "target", n_boot: int = 2000,
                         by_group=("xlmr_pretraining",)) -> pd.DataFrame:
     """Top-1 change of each (treated, control) pair in `comparisons`, e.g. ('inter-vitaminc',
