@@ -150,7 +150,7 @@ def fake_checkpoint(tmp_path_factory):
 
     ckpt = tmp_path_factory.mktemp("ckpt")
     (ckpt / "weights.safetensors").write_bytes(b"not loaded in these tests")
-    meta = {"base_model": "e5-small-offline", "num_labels": 4, "pooling": "mean", "task": "multiemo",
+    meta = {"base_model": "e5-small-offline", "num_labels": 7, "pooling": "mean", "task": "sib200",
             "weights_sha256": file_sha256(ckpt / "weights.safetensors")}
     (ckpt / "checkpoint.json").write_text(json.dumps(meta))
     return str(ckpt)
@@ -449,14 +449,14 @@ def test_main_config_falls_back_to_the_retrieval_demo_when_the_data_cannot_be_ha
 
     def require(tasks):
         asked.append(list(tasks))
-        if "multiemo" in tasks:
-            raise offline_data.SourceUnavailable("downloading bigbench-1.0.0.tar.gz failed (403)")
+        if "sib200" in tasks:
+            raise offline_data.SourceUnavailable("data file train.tsv could not be had")
 
     monkeypatch.setattr(offline_data, "require", require)
     default, demo = str(ROOT / "configs" / "default.yaml"), str(ROOT / "configs" / "demo_retrieval.yaml")
     assert main_config(default, demo) == demo
-    assert asked == [["multiemo", "vitaminc"], ["movie_sentiment"]]
+    assert asked == [["sib200", "sst2"], ["movie_sentiment"]]
     err = capsys.readouterr().err
-    assert "cannot run here: downloading bigbench-1.0.0.tar.gz failed (403)" in err and "demo_retrieval" in err
+    assert "cannot run here: data file train.tsv could not be had" in err and "demo_retrieval" in err
     monkeypatch.setattr(offline_data, "require", lambda tasks: None)
     assert main_config(default, demo) == default

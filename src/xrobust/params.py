@@ -153,14 +153,14 @@ def _seed(help="Random seed of training (head initialisation, batch order, dropo
     return param(default, help, low=0, high=MAX_SEED)
 
 
-def _max_words():
-    return param(40, "Keep only items whose English text has at most this many words "
+def _max_words(default: int = 60):
+    return param(default, "Keep only items whose English text has at most this many words "
                      "(the same items in every language).",
                  low=1, high=100_000)
 
 
-def _max_length():
-    return param(96, "Maximum number of tokens per input; longer inputs are truncated.", low=8, high=4096)
+def _max_length(default: int = 128):
+    return param(default, "Maximum number of tokens per input; longer inputs are truncated.", low=8, high=4096)
 
 
 def _device():
@@ -287,7 +287,7 @@ class IntermediateParams(TrainingParams):
 
     model: str = param(OFFLINE_MODEL,
                        f"Encoder to start from: {OFFLINE_MODEL!r}, a Hugging Face model id or a local folder.")
-    task: str = param("vitaminc", "English intermediate task (a runnable task of xrobust.tasks).")
+    task: str = param("sst2", "English intermediate task (a runnable task of xrobust.tasks).")
     out_dir: str = param("runs/scratch/intermediate",
                          "Folder for the checkpoint (and result.json unless 'result_path' is set).",
                          affects_result=False)
@@ -295,7 +295,7 @@ class IntermediateParams(TrainingParams):
                              affects_result=False)
     epochs: float = _epochs(1.0)
     max_words: int = _max_words()
-    max_train_examples: int = _max_examples(4800, "training")
+    max_train_examples: int = _max_examples(1280, "training")
     max_eval_examples: int = _max_examples(300, "validation")
     device: str = _device()
 
@@ -313,7 +313,7 @@ class TargetParams(TrainingParams):
     model: str = param(OFFLINE_MODEL,
                        f"Encoder to start from (condition 'direct'): {OFFLINE_MODEL!r}, a Hugging Face model id "
                        "or a local folder; the intermediate checkpoint must come from the same one.")
-    task: str = param("multiemo", "Target task (a runnable task of xrobust.tasks).")
+    task: str = param("sib200", "Target task (a runnable task of xrobust.tasks).")
     condition: str = param("direct",
                            "'direct': the pretrained encoder, trained in one language; 'intermediate': the encoder "
                            "of an intermediate checkpoint, trained in one language; 'multilingual': the pretrained "
@@ -322,7 +322,7 @@ class TargetParams(TrainingParams):
     intermediate_checkpoint: str = param("", "Checkpoint folder of step 1; required for condition 'intermediate', "
                                              "empty otherwise.",
                                          optional=True)
-    languages: list[str] = param(["en", "de", "es", "fr", "it", "ja", "nl", "pl", "pt", "ru", "zh"],
+    languages: list[str] = param(["en", "de", "ru", "zh", "ar", "hi", "th", "sw"],
                                  "Languages to evaluate on (test split).", choices=_task_languages)
     train_languages: list[str] = param(["en"],
                                        "Languages of the training data: one for 'direct' and 'intermediate' (the "
@@ -334,9 +334,10 @@ class TargetParams(TrainingParams):
                          affects_result=False)
     result_path: str = param("", "Where to write the result JSON; empty: out_dir/result.json.", optional=True,
                              affects_result=False)
+    epochs: float = _epochs(2.0)
     max_words: int = _max_words()
-    max_train_examples: int = _max_examples(4800, "training")
-    max_eval_examples: int = _max_examples(300, "test (per language)")
+    max_train_examples: int = _max_examples(701, "training")
+    max_eval_examples: int = _max_examples(204, "test (per language)")
     device: str = _device()
 
     def check_together(self) -> None:
@@ -365,11 +366,11 @@ class AttackParams(Params):
                           "Result JSON, gzip-compressed when it ends in .json.gz (resumed if it holds a partial "
                           "run of the same configuration).",
                           affects_result=False)
-    languages: list[str] = param(["en", "de", "es", "fr", "ru", "zh"],
+    languages: list[str] = param(["en", "de", "ru", "zh", "ar"],
                                  "Languages to attack (languages of the checkpoint's task; English is the reference).")
     recipes: list[str] = param(["char", "codeswitch"], "Attack recipes: 'char', 'embedding', 'codeswitch'.",
                                choices=RECIPES)
-    n_examples: int = param(20, "Number of test items attacked, the same items in every language, seed and condition.",
+    n_examples: int = param(8, "Number of test items attacked, the same items in every language, seed and condition.",
                             low=1, high=10**6)
     pool_seed: int = _seed("Seed of the draw of the attacked items from the cleaned test split (not a training seed).")
     max_words: int = _max_words()
