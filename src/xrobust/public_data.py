@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .examples import write_jsonl
 from .language_meta import SIB200_REPOSITORY, read_sib200_table
-from .sources import fetch, pinned
+from .sources import fetch, pinned, require
 from .tasks import SIB200_LABELS, XNLI_LANGUAGES
 
 SIB200_SPLITS = {"train": "train", "validation": "dev", "test": "test"}
@@ -64,6 +64,7 @@ def read_sib200(flores: str, split: str) -> list[dict]:
 def prepare_sib200(root: Path) -> None:
     """Every variety and split as `sib200/<split>/<tag>.jsonl`; refuses a split whose ids or labels
     differ from English's, position by position (the test set must be parallel)."""
+    require(sib200_urls())  # every file, before anything is written
     table = read_sib200_table()
     for split in SIB200_SPLITS:
         english = read_sib200("eng_Latn", split)
@@ -76,6 +77,7 @@ def prepare_sib200(root: Path) -> None:
 
 # ---------------------------------------------------------------- SST-2
 def prepare_sst2(root: Path) -> None:
+    require([f"{SST2_REPOSITORY}SST-2/{name}.tsv" for name in ("train", "dev")])
     for split, name in (("train", "train"), ("validation", "dev")):
         rows = _tsv(fetch(f"{SST2_REPOSITORY}SST-2/{name}.tsv"))
         if rows[0] not in (["label", "sentence"], ["label", "content"]):  # dev names its column "content"
@@ -131,6 +133,8 @@ def xnli_validation_ids(rows: list[dict]) -> set[str]:
 
 
 def prepare_xnli(root: Path) -> None:
+    require([XNLI_TEST_LABELS] + [f"{XNLI_REPOSITORY}{split}-{lang}.tsv" for split in ("dev", "test")
+                                  for lang in XNLI_LANGUAGES])
     english = read_xnli("en")
     held = xnli_validation_ids(english)
     for lang in XNLI_LANGUAGES:
