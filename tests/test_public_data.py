@@ -131,3 +131,12 @@ def test_pud_is_parallel_in_20_languages_and_ewt_has_its_sizes(mirror):
     assert sizes == {"train": 12544, "validation": 2001} and len(public_data.read_ud("en-ewt", "test")) == 2077
     tags = {t for s in public_data.read_ud("en", "train") for t in s["upos"]}
     assert len(tags) == 17
+
+
+def test_examples_become_a_datasets_dataset(fixture_data):
+    from xrobust.data import as_dataset, load_examples
+    from xrobust.tasks import MULTIEMO_LABELS
+    examples = load_examples("multiemo", "de", "test")
+    ds = as_dataset(examples, MULTIEMO_LABELS)
+    assert ds.num_rows == len(examples) and ds.column_names == ["id", "text_a", "text_b", "label", "label_name"]
+    assert ds[0]["label_name"] == MULTIEMO_LABELS[examples[0].label] and ds[0]["id"] == examples[0].uid
