@@ -140,3 +140,31 @@ def test_examples_become_a_datasets_dataset(fixture_data):
     ds = as_dataset(examples, MULTIEMO_LABELS)
     assert ds.num_rows == len(examples) and ds.column_names == ["id", "text_a", "text_b", "label", "label_name"]
     assert ds[0]["label_name"] == MULTIEMO_LABELS[examples[0].label] and ds[0]["id"] == examples[0].uid
+
+
+def _sib200_fixture(monkeypatch, tmp_path, german_rows: str):
+    header = "index_id\tcategory\ttext\n"
+    english = header + "1\ttravel\tA trip.\n2\tsports\tA match.\n"
+    files = {}
+    for split in public_data.SIB200_SPLITS:
+        files[public_data.sib200_url("eng_Latn", split)] = english
+        files[public_data.sib200_url("deu_Latn", split)] = header + german_rows
+    _fake_files(monkeypatch, tmp_path, files)
+    monkeypatch.setattr(public_data, "require", lambda urls: None)
+    monkeypatch.setattr(public_data, "read_sib200_table",
+                        lambda: ({"tag": "en", "flores": "eng_Latn"}, {"tag": "de", "flores": "deu_Latn"}))
+
+
+def test_sib200_preparation_writes_aligned_varieties(monkeypatch, tmp_path):
+    _sib200_fixture(monkeypatch, tmp_path, "1\ttravel\tEine Reise.\n2\tsports\tEin Spiel.\n")
+    public_data.prepare_sib200(tmp_path / "root")
+    from xrobust.examples import read_jsonl
+    de = read_jsonl(tmp_path / "root/sib200/test/de.jsonl", SIB200_LABELS)
+    assert [(e.uid, SIB200_LABELS[e.label], e.text_a) for e in de] == [
+        ("sib200-1", "travel", "Eine Reise."), ("sib200-2", "sports", "Ein Spiel.")]
+
+
+def test_sib200_preparation_refuses_a_variety_out_of_line(monkeypatch, tmp_path):
+    _sib200_fixture(monkeypatch, tmp_path, "2\tsports\tEin Spiel.\n1\ttravel\tEine Reise.\n")  # other order
+    with pytest.raises(ValueError, match="deu_Latn/train is not aligned with eng_Latn"):
+        public_data.prepare_sib200(tmp_path / "root")
