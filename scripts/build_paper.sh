@@ -13,11 +13,10 @@ print(main_config("configs/default.yaml", "configs/demo_retrieval.yaml"))')
 fi
 echo "build_paper: grid $CONFIG"
 bash scripts/fetch_lexicons.sh  # code-switching lexicons into the (possibly new) cache; quick when present
-SM=(snakemake -s workflow/Snakefile --configfile "$CONFIG")
-# a run killed with SIGKILL leaves a lock behind: release it when no other run is active
-pgrep -f "snakemake -s workflow/Snakefile" >/dev/null || "${SM[@]}" --unlock >/dev/null 2>&1 || true
-# outputs of jobs that were interrupted are re-made; the book waits for the grid
-"${SM[@]}" --cores "${CORES:-all}" --keep-going --rerun-incomplete ${SNAKEMAKE_ARGS:-} all book
+# one run at a time per checkout; a lock left by a killed run is released (or the reason shown), and the
+# outputs of jobs that were interrupted are re-made (scripts/snakemake_run.sh); the book waits for the grid
+# shellcheck disable=SC2086
+bash scripts/snakemake_run.sh --configfile "$CONFIG" --keep-going ${SNAKEMAKE_ARGS:-} all book
 # what a reader sees: the PDF (linked from the front page), links, figures in a real browser
 # (Debian chromium, poppler-utils; installed when missing and run as root)
 if bash scripts/reader_tools.sh; then

@@ -13,7 +13,7 @@ bash scripts/reader_tools.sh
 
 # no config: Snakemake runs no experiment, only the notebooks and the book of the result files
 # already there (the walkthrough only when runs/default/target/direct_s0/checkpoint exists)
-snakemake -s workflow/Snakefile --cores "${CORES:-all}" --forcerun book -- book
+bash scripts/snakemake_run.sh --forcerun book -- book
 bash scripts/build_pdf.sh --toc _build/toc.yml
 python scripts/check_book.py _build/html --pdf _build/paper.pdf ${CHECK_BOOK_ARGS:-}
 echo "ci_book: book and PDF built and checked in $(( $(date +%s) - start )) s"

@@ -23,8 +23,8 @@ commit() {  # $1: what was made
   git add "results/$GRID"
   git diff --cached --quiet -- "results/$GRID" || git commit -q -m "$GRID grid: $1 (result files)" -- "results/$GRID"
 }
-SM=(snakemake -s workflow/Snakefile --configfile "$CONFIG" --cores "${CORES:-all}" --keep-going --rerun-incomplete)
-pgrep -f "snakemake -s workflow/Snakefile" >/dev/null || snakemake -s workflow/Snakefile --configfile "$CONFIG" --unlock >/dev/null 2>&1 || true
+# each call: one run at a time per checkout, a killed run's lock released, interrupted jobs re-made
+SM=(bash scripts/snakemake_run.sh --configfile "$CONFIG" --keep-going)
 for seed in "${SEEDS[@]}"; do
   for cond in "${CONDS[@]}"; do
     echo "== seed $seed, $cond ($(date -u +%H:%M:%S))"

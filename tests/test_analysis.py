@@ -321,9 +321,10 @@ def test_analysis_notebook_refuses_an_unknown_role_before_reading_the_grid(tmp_p
     import papermill
     root = Path(__file__).resolve().parents[1]
     message = "invalid 'role': 'final'; allowed values: answer, powered, demo"
+    (tmp_path / "empty").mkdir()  # a grid folder that is not there is refused before the role
     with pytest.raises(papermill.PapermillExecutionError, match=message):
         papermill.execute_notebook(str(root / "notebooks" / "04_analysis.ipynb"), str(tmp_path / "out.ipynb"),
-                                   parameters={"role": "final", "grid_dir": str(tmp_path / "missing"),
+                                   parameters={"role": "final", "grid_dir": str(tmp_path / "empty"),
                                                "figures_dir": str(tmp_path / "figures")},
                                    cwd=str(root), progress_bar=False)
     assert not (tmp_path / "figures").exists()  # nothing made

@@ -14,7 +14,8 @@ def runner_repo(tmp_path: Path, *parts: str) -> Path:
     script makes lands in the scratch folder."""
     repo = tmp_path / "repo"
     (repo / "scripts").mkdir(parents=True)
-    (repo / "scripts" / "run_by_seed.sh").write_bytes((ROOT / "scripts" / "run_by_seed.sh").read_bytes())
+    for script in ("run_by_seed.sh", "snakemake_run.sh"):  # the runner, and the start-up of its Snakemake calls
+        (repo / "scripts" / script).write_bytes((ROOT / "scripts" / script).read_bytes())
     for part in parts:
         (repo / part).symlink_to(ROOT / part)
     return repo
@@ -81,7 +82,7 @@ done
 def committing_repo(tmp_path: Path, **extra_env):
     """A git repo with the runner, a fake `snakemake` (FAKE_SNAKEMAKE) first on PATH, COMMIT=1 and
     one empty commit: (repo, env, git), git(*args) returning its stdout."""
-    repo = runner_repo(tmp_path, "src", "configs")
+    repo = runner_repo(tmp_path, "src", "configs", "workflow")
     fake = tmp_path / "bin"
     fake.mkdir()
     (fake / "snakemake").write_text(FAKE_SNAKEMAKE)

@@ -103,7 +103,8 @@ def resolve_model(name_or_path: str) -> str:
         if not (path / "config.json").is_file():
             raise ValueError(f"'model' folder {path} has no config.json (not a from_pretrained folder)")
         return str(path)
-    if name_or_path.startswith((".", "/", "~")):  # meant as a path, not a hub id
+    # meant as a path, not a hub id ('org/name'): e.g. a checkpoint folder runs/<grid>/target/<run>/checkpoint
+    if name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1:
         raise ValueError(f"'model' path {name_or_path!r} does not exist; allowed values: "
                          f"{OFFLINE_MODEL!r}, a hub id, or an existing local folder")
     return name_or_path  # a hub id; from_pretrained reports if it cannot be fetched
@@ -225,7 +226,10 @@ class Params:
 
     @classmethod
     def from_namespace(cls, namespace: dict):
-        """Parameters from a notebook's variables (its parameters cell, after papermill's injection)."""
+        """Parameters from a notebook's variables (its parameters cell, after papermill's injection); a name
+        that is not a field (a misspelt parameter) is refused, naming the fields."""
+        check_parameter_names(namespace, [f.name for f in fields(cls)], f"{cls.__name__} (the notebook's "
+                              "parameters cell)")
         missing = [f.name for f in fields(cls) if f.name not in namespace]
         if missing:
             raise ValueError(f"the parameters cell lacks {missing} (fields of {cls.__name__})")
@@ -713,3 +717,55 @@ def parameters_cell(cls) -> str:
         type_name = f"list[{typing.get_args(kind)[0].__name__}]" if typing.get_origin(kind) is list else kind.__name__
         lines.append(f"{name}: {type_name} = {default!r}  # {cls.help()[name]}")
     return "\n".join(lines)
+
+
+# --- the parameters of a notebook, as papermill sets them ---
+
+# names IPython puts in a notebook's namespace besides the notebook's own
+IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
+
+
+def notebook_names(namespace: dict) -> set[str]:
+    """The names a notebook's namespace holds that can be parameters: not private (`_x`), not IPython's own,
+    not modules, classes or functions (papermill sets plain values only)."""
+    import types
+
+    return {k for k, v in namespace.items() if not k.startswith("_") and k not in IPYTHON_NAMES
+            and not isinstance(v, types.ModuleType) and not callable(v)}
+
+
+def check_parameter_names(namespace: dict, declared, where: str) -> None:
+    """Refuse names set in a notebook (by papermill's `-p name value`) that its parameters cell does not
+    declare (`declared`: the names, or one string of them): a misspelt parameter would otherwise be ignored
+    and the run go on with the default."""
+    declared = re.split(r"[,\s]+", declared.strip()) if isinstance(declared, str) else list(declared)
+    unknown = sorted(notebook_names(namespace) - set(declared))
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {unknown} for {where}; declared parameters: {', '.join(declared)}")
+
+
+def check_folder(name: str, value, optional: bool = False) -> str:
+    """An existing folder (or, if `optional`, "" for none): an input a notebook reads."""
+    if optional and value in ("", None):
+        return ""
+    check_text(name, value)
+    if not Path(value).expanduser().is_dir():
+        raise ValueError(f"invalid {name!r}: {value!r} is not a folder (no such input)"
+                         + ("; empty for none" if optional else ""))
+    return value
+
+
+def check_notebook_parameters(namespace: dict, declared, where: str, *, folders=(), optional_folders=(),
+                              integers: dict | None = None, optional_integers: dict | None = None) -> None:
+    """The checks a notebook without a parameter dataclass runs first, before any compute: no name that its
+    parameters cell does not declare (`declared`), its input `folders` exist, its `optional_folders` exist
+    unless empty, each of `integers` ({name: (low, high)}) is an integer in [low, high], and each of
+    `optional_integers` is one too, or None."""
+    check_parameter_names(namespace, declared, where)
+    for name in folders:
+        check_folder(name, namespace[name])
+    for name in optional_folders:
+        check_folder(name, namespace[name], optional=True)
+    ranges = {**(integers or {}), **{k: v for k, v in (optional_integers or {}).items() if namespace[k] is not None}}
+    for name, (low, high) in ranges.items():
+        check_number(name, namespace[name], low, high, integer=True)

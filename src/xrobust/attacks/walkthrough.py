@@ -196,14 +196,16 @@ def prepare(checkpoint: str, recipe: str, language: str, *, similarity_model: st
             max_perturbed: float = 0.25, query_budget: int = 2000, seed: int = 0, device: str = "cpu"):
     """(attack, checkpoint meta, label names) for a target checkpoint, built as the grid builds it."""
     from ..models import EncoderClassifier, checkpoint_meta, load_encoder
-    from ..tasks import check_languages, check_runnable
+    from ..tasks import check_runnable
     from .recipes import BatchedModelWrapper, EncoderSimilarity, build, check_recipe_language
 
     check_checkpoint(checkpoint)
-    check_recipe_language(recipe, language)
     meta = checkpoint_meta(checkpoint)
     task = check_runnable(meta["task"])
-    check_languages(task, [language])
+    if not isinstance(language, str) or language not in task.languages:
+        raise ValueError(f"invalid 'language': {language!r}; allowed values for the checkpoint's task "
+                         f"{task.name!r}: {', '.join(task.languages)}")
+    check_recipe_language(recipe, language)
     model, tokenizer, _ = EncoderClassifier.load(checkpoint, device=device)
     similarity = None
     if recipe != "char":
