@@ -40,7 +40,10 @@ def _reuse(result_path: Path, ckpt: Path, config: dict) -> dict | None:
 
 
 def _checkpoint_meta(name: str, path: str) -> dict:
-    """A checkpoint's metadata (checksum verified), with the parameter named if it is unusable."""
+    """A checkpoint's metadata (checksum verified), with the parameter named if it is missing or unusable."""
+    if not Path(path).is_dir():
+        raise ValueError(f"invalid {name!r}: {str(path)!r} is not a folder (no such checkpoint: the grid's "
+                         "training steps make it)")
     try:
         return checkpoint_meta(Path(path))
     except CorruptCheckpoint as e:
