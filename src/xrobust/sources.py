@@ -133,9 +133,10 @@ def fetch(url: str) -> Path:
                                    path=cached.parent, progressbar=False))
     except (requests.RequestException, ValueError, OSError) as e:
         looked = ", ".join(str(m / f.mirror_path) for m in mirrors()) or f"none ({MIRROR_VARIABLE} is not set)"
+        reason = str(e).split(" (Caused by")[0][:200]
         raise SourceUnavailable(
             f"data file {f.name} could not be had: downloading {f.url} (sha256 {f.sha256}) failed "
-            f"({type(e).__name__}: {str(e).split(' (Caused by')[0][:200]}); mirror copies looked at: {looked}. Remedies: connect to "
+            f"({type(e).__name__}: {reason}); mirror copies looked at: {looked}. Remedies: connect to "
             f"the internet (the file is downloaded once into {download_dir()}), or set {MIRROR_VARIABLE} to a "
             f"folder that mirrors the file as <folder>/{f.mirror_path} (for example a copy of the project's "
             "dataset mirror; the committed result files need no data: `bash scripts/ci_book.sh`).") from None
