@@ -1,0 +1,15 @@
+"""The tagging family: UD part-of-speech tagging, an XTREME-R task.
+
+Trained on English UD EWT only (XTREME-R's UD-POS protocol), selected on EWT's dev set, and
+evaluated zero-shot on the parallel PUD test treebanks (the same 1,000 sentences in 20
+languages). There is no multilingual training data in this family: no condition trains on
+anything but English EWT. Conditions: `direct` (the pretrained encoder) and `intermediate`
+(an encoder trained first on an English intermediate task, e.g. SST-2 or English XNLI, from the
+same checkpoints as the classification family).
+
+- `data`: the 17 UPOS tags, first-sub-word labels (XTREME's protocol), the most-frequent-tag baseline;
+- `model`: `TokenTagger`, the shared encoder with a token-level head;
+- `train`: training with validation-based selection, word-level prediction and metrics;
+- `params`, `run`: the step's parameters and the train + evaluate step;
+- `attack`: the goal function and model wrapper that attack a tagger with TextAttack.
+"""

@@ -1,0 +1,62 @@
+"""Parameters of the tagging step (train on English EWT, evaluate on the PUD languages).
+
+Declared like the other steps (`xrobust.params`): every field is checked before any data or
+model is loaded, and an error names the parameter and what it allows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..params import (
+    OFFLINE_MODEL,
+    PRECISIONS,  # noqa: F401  (re-exported for the notebook's help)
+    TrainingParams,
+    _device,
+    _epochs,
+    _max_length,
+    check_text,
+    param,
+)
+from ..public_data import UD_PUD_LANGUAGES
+
+TAGGING_CONDITIONS = ("direct", "intermediate")
+EWT_TRAIN_SENTENCES = 12_544
+
+
+@dataclass
+class TaggingParams(TrainingParams):
+    """Train a UPOS tagger on English EWT (selected on EWT dev), evaluate it on PUD."""
+
+    model: str = param(OFFLINE_MODEL,
+                       f"Encoder to start from: {OFFLINE_MODEL!r}, a Hugging Face model id or a local folder.")
+    condition: str = param("direct", "'direct' (the pretrained encoder) or 'intermediate' (the encoder of "
+                                     "'intermediate_checkpoint'). English EWT is the only training data in "
+                                     "both: there is no multilingual condition in this family.",
+                           choices=TAGGING_CONDITIONS)
+    intermediate_checkpoint: str = param("", "Intermediate-task checkpoint folder (condition 'intermediate' "
+                                             "only; its task names the condition).", optional=True)
+    out_dir: str = param("runs/scratch/tagging", "Folder for the checkpoint (and result.json unless "
+                                                 "'result_path' is set).", affects_result=False)
+    result_path: str = param("", "Where to write the result JSON; empty: out_dir/result.json.", optional=True,
+                             affects_result=False)
+    epochs: float = _epochs(1.0)
+    max_length: int = _max_length(256)
+    max_train_sentences: int = param(EWT_TRAIN_SENTENCES, "EWT training sentences used (a fixed seeded subset "
+                                                         "when fewer than the 12,544 of the split).",
+                                     low=1, high=EWT_TRAIN_SENTENCES)
+    max_dev_sentences: int = param(500, "EWT dev sentences scored for model selection (a fixed subset, the same "
+                                        "for every seed and condition; 2,001 = all).", low=1, high=2001)
+    eval_every: int = param(100, "Score on the dev sentences every this many steps (and after the last); "
+                                 "the best-scoring parameters are kept.", low=1, high=10**6)
+    languages: list[str] = param(list(UD_PUD_LANGUAGES), "PUD test languages to evaluate on.",
+                                 choices=UD_PUD_LANGUAGES)
+    max_test_sentences: int = param(1000, "PUD sentences per language (the first ones in PUD's order, the "
+                                          "same sent_ids in every language).", low=1, high=1000)
+    device: str = _device()
+
+    def check_together(self) -> None:
+        if self.condition == "intermediate":
+            check_text("intermediate_checkpoint", self.intermediate_checkpoint)
+        elif self.intermediate_checkpoint:
+            raise ValueError(f"invalid 'intermediate_checkpoint': {self.intermediate_checkpoint!r}; "
+                             "allowed only with condition 'intermediate' (leave it empty for 'direct')")
