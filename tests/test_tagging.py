@@ -1,0 +1,310 @@
+"""The tagging family on tiny models: labels, baseline, metrics, the goal function's verdicts,
+word alignment under attack, a known-vulnerable toy tagger, and the train + evaluate step."""
+import json
+
+import numpy as np
+import pytest
+
+from xrobust.tagging.data import IGNORE_INDEX, TAG_INDEX, UPOS_TAGS, MostFrequentTag, first_subword_labels, tag_ids
+
+SENTENCE = {"sent_id": "s1", "tokens": ["The", "unbelievably", "cheap", "hotel", "costs", "3.5", "euros", "."],
+            "upos": ["DET", "ADV", "ADJ", "NOUN", "VERB", "NUM", "NOUN", "PUNCT"]}
+
+
+@pytest.fixture(scope="module")
+def tiny_tokenizer(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(tiny_model_dir)
+
+
+@pytest.fixture(scope="module")
+def tiny_tagger(tiny_model_dir):
+    import torch
+    from transformers import AutoModel
+
+    from xrobust.tagging.model import TokenTagger
+
+    torch.manual_seed(0)
+    return TokenTagger(AutoModel.from_pretrained(tiny_model_dir), len(UPOS_TAGS)).eval()
+
+
+def test_upos_tags_are_the_17_of_ud():
+    assert len(UPOS_TAGS) == 17 and len(set(UPOS_TAGS)) == 17
+    with pytest.raises(ValueError, match="unknown UPOS tag"):
+        tag_ids(["NOUN", "N"])
+
+
+def test_first_subword_carries_the_tag_and_the_rest_is_ignored(tiny_tokenizer):
+    tags = tag_ids(SENTENCE["upos"])
+    enc, labels, firsts = first_subword_labels(tiny_tokenizer, [SENTENCE["tokens"]], [tags], max_length=64)
+    word_ids = enc.word_ids(0)
+    pieces = [tiny_tokenizer.convert_ids_to_tokens(i) for i in enc["input_ids"][0]]
+    assert word_ids.count(1) > 1  # "unbelievably" is several sub-words: only the first is labelled
+    assert [lab for lab in labels[0] if lab != IGNORE_INDEX] == tags
+    for pos, (w, lab) in enumerate(zip(word_ids, labels[0], strict=True)):
+        is_first = w is not None and (pos == 0 or word_ids[pos - 1] != w)
+        assert (lab != IGNORE_INDEX) == is_first
+        if is_first:
+            assert firsts[0][w] == pos and lab == tags[w]
+    assert pieces[firsts[0][1]].startswith("\u2581")  # the word's first piece starts the word
+    # truncation: words cut off have no position
+    _, labels_short, firsts_short = first_subword_labels(tiny_tokenizer, [SENTENCE["tokens"]], [tags], max_length=4)
+    assert firsts_short[0][-1] == -1 and sum(lab != IGNORE_INDEX for lab in labels_short[0]) < len(tags)
+
+
+def test_most_frequent_tag_baseline():
+    train = [{"tokens": ["run", "run", "the", "dog"], "upos": ["VERB", "NOUN", "DET", "NOUN"]},
+             {"tokens": ["run", "the", "cat"], "upos": ["VERB", "DET", "NOUN"]}]
+    b = MostFrequentTag(train)
+    assert b.predict(["run", "the", "dog", "emu"]) == ["VERB", "DET", "NOUN", "NOUN"]  # unseen: NOUN (most frequent)
+    assert b.unknown_rate([{"tokens": ["run", "emu"]}]) == 0.5
+    tie = MostFrequentTag([{"tokens": ["a", "a"], "upos": ["NOUN", "ADJ"]}])
+    assert tie.predict(["a"]) == ["ADJ"]  # ties go to the tag listed first
+
+
+def test_tag_metrics_counts_truncated_words_as_wrong():
+    from xrobust.tagging.train import tag_metrics
+
+    m = tag_metrics([[0, 1, 2], [3]], [[0, 1, 1], [-1]])
+    assert m["words"] == 4 and m["accuracy"] == 0.5 and m["truncated"] == 1
+    with pytest.raises(ValueError, match="differ in length"):
+        tag_metrics([[0, 1]], [[0]])
+
+
+# --------------------------------------------------------------- the goal function
+class ScriptedTagger:
+    """A model wrapper with hand-made outputs: a dict text -> tag names (one-hot log-probs)."""
+
+    class model:  # TextAttack's compatibility check looks at wrapper.model's class
+        pass
+
+    def __init__(self, outputs):
+        self.outputs = outputs
+
+    def __call__(self, texts):
+        from xrobust.tagging.attack import WordScores
+
+        out = []
+        for t in texts:
+            tags = self.outputs[t]
+            scores = np.full((len(tags), len(UPOS_TAGS)), np.log(1e-4), dtype=np.float32)
+            scores[np.arange(len(tags)), [TAG_INDEX[x] for x in tags]] = np.log(0.9)
+            out.append(WordScores(scores))
+        return out
+
+
+def _status():
+    from xrobust.textattack_offline import import_textattack
+
+    return import_textattack().goal_function_results.GoalFunctionResultStatus
+
+
+def _goal(outputs, gold, text):
+    from xrobust.tagging.attack import TaggingGoalFunction
+    from xrobust.textattack_offline import import_textattack
+
+    AttackedText = import_textattack().shared.AttackedText
+    goal = TaggingGoalFunction(ScriptedTagger(outputs))
+    first, _ = goal.init_attack_example(AttackedText(text), " ".join(gold))
+    return goal, first, AttackedText
+
+
+def test_goal_function_verdicts_on_hand_made_outputs():
+    S = _status()
+
+    clean = "the cat sat on the mat"
+    gold = ["DET", "NOUN", "VERB", "ADP", "DET", "NOUN"]
+    outputs = {
+        clean: gold,
+        # only the edited word's tag changes: the context held, no success
+        "the cta sat on the mat": ["DET", "X", "VERB", "ADP", "DET", "NOUN"],
+        # one of five unedited words flips: a 20-point drop >= 10 points, success
+        "the cta sat on the mta": ["DET", "X", "NOUN", "ADP", "DET", "X"],
+        # one of four unedited words flips after two edits: 25 points, success
+        "the cta sta on the mat": ["DET", "NOUN", "VERB", "ADP", "ADJ", "NOUN"],
+        # an unedited error is fixed and another made: no net drop
+        "thx cat sat on the mat": ["DET", "NOUN", "NOUN", "ADP", "DET", "NOUN"],
+        # the word count changes: refused
+        "the c at sat on the mat": gold + ["NOUN"],
+    }
+    outputs["thx cat sat on the mat"] = ["DET", "NOUN", "NOUN", "ADP", "DET", "NOUN"]
+    goal, first, AttackedText = _goal(outputs, gold, clean)
+    assert first.goal_status == S.SEARCHING and first.score == pytest.approx(0.0)
+    verdict = {t: goal.get_result(AttackedText(t))[0] for t in list(outputs)[1:4]}
+    assert verdict["the cta sat on the mat"].goal_status == S.SEARCHING
+    assert verdict["the cta sat on the mta"].goal_status == S.SUCCEEDED
+    assert verdict["the cta sta on the mat"].goal_status == S.SUCCEEDED
+    # the score grows with the damage to the unedited words
+    assert verdict["the cta sat on the mat"].score < verdict["the cta sat on the mta"].score
+    assert goal.get_result(AttackedText("thx cat sat on the mat"))[0].goal_status == S.SUCCEEDED  # 1 of 5: 20 pts
+    with pytest.raises(ValueError, match="word count changed"):
+        goal.get_result(AttackedText("the c at sat on the mat"))
+
+
+def test_goal_function_counts_only_net_drop_on_unedited_words():
+    S = _status()
+
+    gold = ["DET", "NOUN", "VERB", "ADP", "DET", "NOUN"]
+    clean_pred = ["DET", "NOUN", "NOUN", "ADP", "DET", "NOUN"]  # one clean error (word 2)
+    outputs = {"the cat sat on the mat": clean_pred,
+               # word 2 is fixed, word 3 broken: net drop 0 on the five unedited words
+               "thx cat sat on the mat": ["DET", "NOUN", "VERB", "NOUN", "DET", "NOUN"]}
+    goal, _, AttackedText = _goal(outputs, gold, "the cat sat on the mat")
+    assert goal.get_result(AttackedText("thx cat sat on the mat"))[0].goal_status == S.SEARCHING
+
+
+def test_gold_and_words_must_align():
+    with pytest.raises(ValueError, match="5 words but 6 gold tags"):
+        _goal({"a b c d e": ["X"] * 5}, ["X"] * 6, "a b c d e")
+
+
+# --------------------------------------------------------------- attacks
+class TriggerTagger:
+    """A known-vulnerable toy tagger: it tags every word correctly (gold given) unless some word
+    of the sentence is not in its vocabulary (a typo anywhere, the trigger); then every word X."""
+
+    class model:
+        pass
+
+    def __init__(self, sentence):
+        self.vocab = set(sentence["tokens"])
+        self.tags = sentence["upos"]
+
+    def __call__(self, texts):
+        from xrobust.tagging.attack import WordScores, text_words
+
+        out = []
+        for t in texts:
+            words = text_words(t)
+            tags = self.tags if all(w in self.vocab for w in words) else ["X"] * len(words)
+            scores = np.full((len(words), len(UPOS_TAGS)), -9.0, dtype=np.float32)
+            scores[np.arange(len(words)), [TAG_INDEX[x] for x in tags]] = 0.0
+            out.append(WordScores(scores))
+        return out
+
+
+def test_char_attack_breaks_the_known_vulnerable_tagger():
+    from xrobust.tagging.attack import attack_sentence, build_attack, summarize
+
+    attack = build_attack("char", TriggerTagger(SENTENCE), "en", query_budget=200)
+    record = attack_sentence(attack, SENTENCE)
+    assert record["status"] == "succeeded"
+    assert len(record["edited"]) == 1 and record["clean"] == SENTENCE["upos"]
+    unedited = [i for i in range(len(SENTENCE["tokens"])) if i not in record["edited"]]
+    assert all(record["attacked"][i] == "X" for i in unedited)
+    s = summarize([record])
+    assert s["success_rate"] == 1.0 and s["clean_accuracy_unedited"] == 1.0
+    assert s["attacked_accuracy_unedited"] == 0.0 and s["edited_words"] == 1
+
+
+def test_a_robust_tagger_is_not_broken():
+    from xrobust.tagging.attack import attack_sentence, build_attack
+
+    class Constant(TriggerTagger):
+        def __call__(self, texts):
+            self.vocab = None
+            from xrobust.tagging.attack import WordScores, text_words
+
+            return [WordScores(np.where(np.arange(len(UPOS_TAGS)) == TAG_INDEX["NOUN"], 0.0, -9.0)
+                               [None].repeat(len(text_words(t)), 0).astype(np.float32)) for t in texts]
+
+    attack = build_attack("char", Constant(SENTENCE), "en", query_budget=100)
+    assert attack_sentence(attack, SENTENCE)["status"] == "failed"
+
+
+@pytest.mark.parametrize("recipe,lang,sentence", [
+    ("char", "en", SENTENCE),
+    ("char", "zh", {"sent_id": "z", "tokens": ["酒店", "的", "价格", "是", "3.5", "欧元", "。"],
+                    "upos": ["NOUN", "PART", "NOUN", "AUX", "NUM", "NOUN", "PUNCT"]}),
+    ("codeswitch", "de", {"sent_id": "d", "tokens": ["Das", "Haus", "ist", "sehr", "groß", "und", "alt", "."],
+                          "upos": ["DET", "NOUN", "AUX", "ADV", "ADJ", "CCONJ", "ADJ", "PUNCT"]}),
+])
+def test_perturbations_keep_words_aligned(tiny_tagger, tiny_tokenizer, recipe, lang, sentence):
+    from xrobust.tagging.attack import TaggerWrapper, attack_sentence, build_attack, sentence_text, text_words
+    from xrobust.textattack_offline import import_textattack
+
+    wrapper = TaggerWrapper(tiny_tagger, tiny_tokenizer, batch_size=16, max_length=64)
+    attack = build_attack(recipe, wrapper, lang, query_budget=60, max_perturbed=0.5)
+    n = len(sentence["tokens"])
+    # every candidate the recipe proposes keeps the words: same count, one word changed
+    text = import_textattack().shared.AttackedText(sentence_text(sentence["tokens"]))
+    candidates = attack.get_transformations(text, original_text=text)
+    assert candidates
+    for c in candidates:
+        words = text_words(c.text)
+        assert len(words) == n and sum(a != b for a, b in zip(words, sentence["tokens"], strict=True)) == 1
+    r = attack_sentence(attack, sentence)
+    assert len(r["perturbed_words"]) == len(r["attacked"]) == len(r["clean"]) == len(r["gold"]) == n
+    changed = [i for i in range(n) if r["perturbed_words"][i] != r["words"][i]]
+    assert changed == r["edited"]
+    assert r["words"][-1] == r["perturbed_words"][-1]  # punctuation is never edited
+    if r["status"] == "succeeded":
+        assert r["edited"] and r["unedited_drop"] >= 0.1
+
+
+def test_embedding_recipe_is_refused_for_tagging():
+    from xrobust.tagging.attack import build_attack
+
+    with pytest.raises(ValueError, match="allowed values: char, codeswitch"):
+        build_attack("embedding", TriggerTagger(SENTENCE), "en")
+
+
+# --------------------------------------------------------------- params and the step
+def test_params_are_checked_before_compute():
+    from xrobust.tagging.params import TaggingParams
+
+    with pytest.raises(ValueError, match="'condition'.*allowed values: direct, intermediate"):
+        TaggingParams.build(condition="multilingual")
+    with pytest.raises(ValueError, match="'intermediate_checkpoint'"):
+        TaggingParams.build(condition="intermediate")
+    with pytest.raises(ValueError, match="'intermediate_checkpoint'.*only with condition 'intermediate'"):
+        TaggingParams.build(intermediate_checkpoint="runs/x")
+    with pytest.raises(ValueError, match="'languages'.*allowed values"):
+        TaggingParams.build(languages=["en", "nl"])
+    with pytest.raises(ValueError, match="'eval_every'"):
+        TaggingParams.build(eval_every=0)
+
+
+def _toy_treebank(n, seed):
+    rng = np.random.default_rng(seed)
+    lexicon = {"the": "DET", "a": "DET", "dog": "NOUN", "cat": "NOUN", "runs": "VERB", "sleeps": "VERB",
+               "big": "ADJ", "small": "ADJ", ".": "PUNCT"}
+    out = []
+    for i in range(n):
+        words = [str(rng.choice(["the", "a"])), str(rng.choice(["big", "small"])), str(rng.choice(["dog", "cat"])),
+                 str(rng.choice(["runs", "sleeps"])), "."]
+        out.append({"sent_id": f"t{i}", "tokens": words, "upos": [lexicon[w] for w in words]})
+    return out
+
+
+def test_run_tagging_trains_selects_and_evaluates(tiny_model_dir, tmp_path, monkeypatch):
+    from xrobust.tagging import run
+
+    train, dev, test = _toy_treebank(64, 0), _toy_treebank(16, 1), _toy_treebank(10, 2)
+    monkeypatch.setattr(run, "read_ud", lambda lang, split: train if split == "train" else dev)
+    monkeypatch.setattr(run, "read_pud", lambda languages: {lang: test for lang in languages})
+    res = run.run_tagging(model=tiny_model_dir, out_dir=str(tmp_path / "r"), languages=["en", "de"], epochs=6.0,
+                          batch_size=16, lr=3e-3, eval_every=8, max_dev_sentences=16, device="cpu",
+                          freeze_embeddings=False)
+    history = res["train"]["dev_history"]
+    assert [h["step"] for h in history] == [8, 16, 24]
+    best = max(history, key=lambda h: h["dev_accuracy"])
+    assert res["train"]["selected_step"] == best["step"]
+    rows = {r["language"]: r for r in res["per_language"]}
+    assert set(rows) == {"en", "de"} and rows["de"]["zero_shot"] and not rows["en"]["zero_shot"]
+    assert rows["en"]["words"] == 50 and rows["en"]["baseline_accuracy"] == 1.0
+    assert rows["en"]["accuracy"] > 0.6  # the toy language is learnable
+    assert res["provenance"] and json.loads((tmp_path / "r" / "checkpoint" / "checkpoint.json").read_text())["head"] \
+        == "token"
+    # the kept parameters are the selected ones: reloading reproduces the reported accuracy
+    from xrobust.tagging.model import TokenTagger
+    from xrobust.tagging.train import evaluate_sentences
+
+    model, tok, _ = TokenTagger.load(tmp_path / "r" / "checkpoint")
+    m, _ = evaluate_sentences(model, tok, test, "cpu")
+    assert m["accuracy"] == pytest.approx(rows["en"]["accuracy"])
+    again = run.run_tagging(model=tiny_model_dir, out_dir=str(tmp_path / "r"), languages=["en", "de"], epochs=6.0,
+                            batch_size=16, lr=3e-3, eval_every=8, max_dev_sentences=16, device="cpu",
+                            freeze_embeddings=False)
+    assert again == res  # a finished run is reused
