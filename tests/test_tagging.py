@@ -308,3 +308,37 @@ def test_run_tagging_trains_selects_and_evaluates(tiny_model_dir, tmp_path, monk
                             batch_size=16, lr=3e-3, eval_every=8, max_dev_sentences=16, device="cpu",
                             freeze_embeddings=False)
     assert again == res  # a finished run is reused
+
+
+def test_notebook_parameters_are_the_dataclass_fields():
+    import ast
+    import typing
+    from pathlib import Path
+
+    import papermill
+
+    from xrobust.tagging.params import TaggingParams
+
+    found = papermill.inspect_notebook(str(Path(__file__).parents[1] / "notebooks" / "08_tagging.ipynb"))
+    assert list(found) == list(TaggingParams.defaults())
+    hints = typing.get_type_hints(TaggingParams)
+    for name, default in TaggingParams.defaults().items():
+        assert ast.literal_eval(found[name]["default"]) == default, name
+        kind = hints[name]
+        assert found[name]["inferred_type_name"] == (f"list[{typing.get_args(kind)[0].__name__}]"
+                                                     if typing.get_origin(kind) is list else kind.__name__), name
+        assert found[name]["help"] == TaggingParams.help()[name], name
+    TaggingParams().validate()  # the defaults are valid
+
+
+def test_papermill_rejects_a_bad_parameter_before_compute(tmp_path):
+    from pathlib import Path
+
+    import papermill
+
+    root = Path(__file__).parents[1]
+    with pytest.raises(papermill.PapermillExecutionError, match="invalid 'condition': 'multilingual'"):
+        papermill.execute_notebook(str(root / "notebooks" / "08_tagging.ipynb"), str(tmp_path / "out.ipynb"),
+                                   parameters={"condition": "multilingual", "out_dir": str(tmp_path / "t")},
+                                   cwd=str(root), progress_bar=False)
+    assert not (tmp_path / "t").exists()

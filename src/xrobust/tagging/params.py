@@ -45,7 +45,7 @@ class TaggingParams(TrainingParams):
                                                          "when fewer than the 12,544 of the split).",
                                      low=1, high=EWT_TRAIN_SENTENCES)
     max_dev_sentences: int = param(500, "EWT dev sentences scored for model selection (a fixed subset, the same "
-                                        "for every seed and condition; 2,001 = all).", low=1, high=2001)
+                                        "for every seed and condition; 2001 for the whole split).", low=1, high=2001)
     eval_every: int = param(100, "Score on the dev sentences every this many steps (and after the last); "
                                  "the best-scoring parameters are kept.", low=1, high=10**6)
     languages: list[str] = param(list(UD_PUD_LANGUAGES), "PUD test languages to evaluate on.",
