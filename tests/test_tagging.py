@@ -21,12 +21,12 @@ def tiny_tokenizer(tiny_model_dir):
 @pytest.fixture(scope="module")
 def tiny_tagger(tiny_model_dir):
     import torch
-    from transformers import AutoModel
 
+    from xrobust.models import load_encoder
     from xrobust.tagging.model import TokenTagger
 
     torch.manual_seed(0)
-    return TokenTagger(AutoModel.from_pretrained(tiny_model_dir), len(UPOS_TAGS)).eval()
+    return TokenTagger(load_encoder(tiny_model_dir)[0], len(UPOS_TAGS)).eval()
 
 
 def test_upos_tags_are_the_17_of_ud():
@@ -342,3 +342,40 @@ def test_papermill_rejects_a_bad_parameter_before_compute(tmp_path):
                                    parameters={"condition": "multilingual", "out_dir": str(tmp_path / "t")},
                                    cwd=str(root), progress_bar=False)
     assert not (tmp_path / "t").exists()
+
+
+def test_pool_is_shared_and_short_in_every_language():
+    from xrobust.tagging.run import tagging_pool
+
+    en = [{"sent_id": f"s{i}", "tokens": ["w"] * (3 + i), "upos": ["X"] * (3 + i)} for i in range(6)]
+    de = [{"sent_id": f"s{i}", "tokens": ["w"] * (3 + (5 - i)), "upos": ["X"] * (3 + (5 - i))} for i in range(6)]
+    pool = tagging_pool({"en": en, "de": de}, n_sentences=10, max_words=6, pool_seed=0)
+    assert pool == ["s2", "s3"]  # 3+i <= 6 and 8-i <= 6
+    assert tagging_pool({"en": en, "de": de}, 1, 6, 0) == tagging_pool({"en": en, "de": de}, 1, 6, 0)
+    with pytest.raises(ValueError, match="raise 'max_words'"):
+        tagging_pool({"en": en, "de": de}, 1, 2, 0)
+
+
+def test_run_tagging_attack_on_a_tiny_tagger(tiny_tagger, tiny_model_dir, tmp_path, monkeypatch):
+    from xrobust.tagging import run
+
+    ckpt = tiny_tagger.save(tmp_path / "ckpt", base_model=tiny_model_dir, extra={"task": "udpos", "seed": 0})
+    en = [SENTENCE, {"sent_id": "s2", "tokens": ["The", "house", "is", "very", "old", "."],
+                     "upos": ["DET", "NOUN", "AUX", "ADV", "ADJ", "PUNCT"]}]
+    de = [{**SENTENCE, "tokens": ["Das", "unglaublich", "billige", "Hotel", "kostet", "3,5", "Euro", "."]},
+          {"sent_id": "s2", "tokens": ["Das", "Haus", "ist", "sehr", "alt", "."],
+           "upos": ["DET", "NOUN", "AUX", "ADV", "ADJ", "PUNCT"]}]
+    monkeypatch.setattr(run, "read_pud", lambda languages: {"en": en, "de": de})
+    res = run.run_tagging_attack(checkpoint=str(ckpt), out_path=str(tmp_path / "a.json"), languages=["en", "de"],
+                                 n_sentences=2, max_words=10, query_budget=40, similarity_model="", device="cpu",
+                                 progress=False)
+    assert [(r["language"], r["recipe"]) for r in res["rows"]] == [("en", "char"), ("de", "char"),
+                                                                   ("de", "codeswitch")]
+    assert res["not_applicable"][0]["language"] == "en" and res["not_applicable"][0]["recipe"] == "codeswitch"
+    for row in res["rows"]:
+        assert [r["sent_id"] for r in row["records"]] == res["pool"]["sent_ids"]
+        for r in row["records"]:
+            assert len(r["perturbed_words"]) == len(r["words"]) == len(r["attacked"])
+        assert row["n"] == 2 and 0 <= row["success_rate"] <= 1
+    with pytest.raises(ValueError, match="'recipes'.*allowed values: char, codeswitch"):
+        run.run_tagging_attack(checkpoint=str(ckpt), recipes=["embedding"])

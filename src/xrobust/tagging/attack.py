@@ -41,6 +41,7 @@ import torch
 
 from ..textattack_offline import import_textattack
 from .data import TAG_INDEX, UPOS_TAGS, clean_word
+from .params import TAGGING_RECIPES
 
 ta = import_textattack()
 from textattack.goal_function_results import GoalFunctionResult  # noqa: E402
@@ -210,9 +211,6 @@ def build_attack(recipe: str, wrapper, language: str, *, success_drop: float = S
     attack = Attack(attack.goal_function, attack.pre_transformation_constraints + attack.constraints,
                     attack.transformation, search)
     return attack
-
-
-TAGGING_RECIPES = ("char", "codeswitch")
 
 
 def attack_sentence(attack, sentence: dict) -> dict:

@@ -9,11 +9,17 @@ from dataclasses import dataclass
 
 from ..params import (
     OFFLINE_MODEL,
-    PRECISIONS,  # noqa: F401  (re-exported for the notebook's help)
+    Params,
     TrainingParams,
     _device,
     _epochs,
     _max_length,
+    _max_perturbed,
+    _precision,
+    _progress,
+    _query_budget,
+    _seed,
+    check_model,
     check_text,
     param,
 )
@@ -60,3 +66,43 @@ class TaggingParams(TrainingParams):
         elif self.intermediate_checkpoint:
             raise ValueError(f"invalid 'intermediate_checkpoint': {self.intermediate_checkpoint!r}; "
                              "allowed only with condition 'intermediate' (leave it empty for 'direct')")
+
+
+TAGGING_RECIPES = ("char", "codeswitch")  # the recipes that keep word count and word boundaries
+
+
+@dataclass
+class TaggingAttackParams(Params):
+    """Attack a tagger checkpoint on one pool of PUD sentences, the same in every language,
+    seed and condition, with each recipe."""
+
+    checkpoint: str = param("runs/scratch/tagging/checkpoint", "Tagger checkpoint folder (from the tagging step).")
+    out_path: str = param("runs/scratch/tagging_attack.json", "Result JSON (.json or .json.gz).",
+                          affects_result=False)
+    languages: list[str] = param(list(UD_PUD_LANGUAGES), "PUD languages to attack (English is the reference).",
+                                 choices=UD_PUD_LANGUAGES)
+    recipes: list[str] = param(list(TAGGING_RECIPES), "Attack recipes that keep the words: 'char', 'codeswitch'.",
+                               choices=TAGGING_RECIPES)
+    n_sentences: int = param(100, "PUD sentences attacked, the same sent_ids in every language, seed and condition.",
+                             low=1, high=1000)
+    pool_seed: int = _seed("Seed of the draw of the attacked sentences (not a training seed).")
+    max_words: int = param(40, "Draw only sentences with at most this many words in every attacked language.",
+                           low=1, high=1000)
+    seed: int = _seed("Random seed of the attack's transformations.")
+    max_perturbed: float = _max_perturbed()
+    success_drop: float = param(0.10, "Success: accuracy on the unedited words falls by at least this much "
+                                      "(absolute) below its clean value.", low=0.01, high=1.0)
+    query_budget: int = _query_budget("model queries per attacked sentence")
+    similarity_model: str = param(OFFLINE_MODEL, "Sentence encoder of the similarity constraint of 'codeswitch' "
+                                                 "(empty: none).", optional=True)
+    batch_size: int = param(128, "Texts per model query batch (speed only).", low=1, high=4096, affects_result=False)
+    max_length: int = _max_length(256)
+    device: str = _device()
+    precision: str = _precision()
+    progress: bool = _progress()
+
+    def check_together(self) -> None:
+        if not self.out_path.endswith((".json", ".json.gz")):
+            raise ValueError(f"invalid 'out_path': {self.out_path!r}; expected a .json or .json.gz file")
+        if self.similarity_model:
+            check_model("similarity_model", self.similarity_model)

@@ -95,3 +95,92 @@ def run_tagging(*args, **kwargs) -> dict:
               "provenance": provenance(config, dev)}
     resultfiles.write_json(result_path, result)
     return result
+
+
+def tagging_pool(pud: dict[str, list[dict]], n_sentences: int, max_words: int, pool_seed: int) -> list[str]:
+    """The attacked PUD sentences: `n_sentences` sent_ids drawn with `pool_seed` among those with
+    at most `max_words` words in every language given, in PUD's order. The same pool serves
+    every seed and condition (and every language, as PUD is parallel)."""
+    first = next(iter(pud.values()))
+    short = [i for i in range(len(first)) if all(len(s[i]["tokens"]) <= max_words for s in pud.values())]
+    if not short:
+        raise ValueError(f"no PUD sentence has at most {max_words} words in every language; raise 'max_words'")
+    keep = subset(short, n_sentences, seed=pool_seed)
+    return [first[i]["sent_id"] for i in keep]
+
+
+def recipe_applicability(recipe: str, language: str) -> str | None:
+    """Why `recipe` cannot attack `language` (None: it can). Code-switching swaps words for English
+    translations: undefined for English, and only where a bilingual lexicon is installed."""
+    if recipe != "codeswitch":
+        return None
+    if language == "en":
+        return "code-switching into English is undefined for English"
+    from ..attacks import lexicons
+
+    try:
+        lexicons.load_lexicon(language)
+    except (FileNotFoundError, ValueError) as e:
+        return f"no bilingual lexicon: {e}"
+    return None
+
+
+def run_tagging_attack(*args, **kwargs) -> dict:
+    """Attack a tagger checkpoint on the shared PUD pool in each language with each recipe; one row
+    per (language, recipe) with the success rate and accuracy on edited and unedited words, and
+    every sentence's record (words, gold, clean and attacked tags). Takes a `TaggingAttackParams`
+    or its fields as keyword arguments."""
+    import time
+
+    from .attack import TaggerWrapper, attack_sentence, build_attack, summarize
+    from .params import TaggingAttackParams
+
+    p = TaggingAttackParams.build(*args, **kwargs)
+    try:
+        meta = checkpoint_meta(Path(p.checkpoint))
+    except CorruptCheckpoint as e:
+        raise CorruptCheckpoint(f"invalid 'checkpoint': {e}") from None
+    if meta.get("head") != "token":
+        raise ValueError(f"invalid 'checkpoint': {p.checkpoint} is not a tagger checkpoint")
+    dev = pick_device(p.device)
+    precision = resolve_precision(p.precision, dev)
+    config = {"step": "tagging_attack", **p.result_config(), "checkpoint_meta": meta, "precision": precision}
+    out = Path(p.out_path)
+    if resultfiles.is_complete(out):
+        old = resultfiles.read_json(out)
+        if old["config"] != config:
+            raise ValueError(f"{out} holds a finished run with a different configuration; choose another 'out_path'")
+        return old
+    pud = read_pud(p.languages)
+    pool = tagging_pool(pud, p.n_sentences, p.max_words, p.pool_seed)
+    pairs, not_applicable = [], []
+    for recipe in p.recipes:
+        for lang in p.languages:
+            reason = recipe_applicability(recipe, lang)
+            if reason:
+                not_applicable.append({"language": lang, "recipe": recipe, "reason": reason})
+            else:
+                pairs.append((lang, recipe))
+    model, tokenizer, _ = TokenTagger.load(Path(p.checkpoint), device=dev)
+    wrapper = TaggerWrapper(model, tokenizer, dev, p.batch_size, p.max_length, precision)
+    similarity = None
+    if p.similarity_model and any(r == "codeswitch" for _, r in pairs):
+        from ..attacks.recipes import EncoderSimilarity
+
+        sim_encoder, sim_tok = load_encoder(p.similarity_model)
+        similarity = EncoderSimilarity(sim_encoder, sim_tok, device=dev, max_length=p.max_length)
+    rows = []
+    for lang, recipe in pairs:
+        by_id = {s["sent_id"]: s for s in pud[lang]}
+        attack = build_attack(recipe, wrapper, lang, success_drop=p.success_drop, similarity=similarity,
+                              max_perturbed=p.max_perturbed, query_budget=p.query_budget, seed=p.seed,
+                              device=dev, model_batch_size=p.batch_size)
+        t0 = time.perf_counter()
+        records = [attack_sentence(attack, by_id[sid]) for sid in pool]
+        rows.append({"language": lang, "recipe": recipe, **summarize(records),
+                     "seconds": round(time.perf_counter() - t0, 2), "records": records})
+    result = {"config": config, "rows": rows, "not_applicable": not_applicable,
+              "pool": {"sent_ids": pool, "pool_seed": p.pool_seed, "max_words": p.max_words},
+              "provenance": provenance(config, dev)}
+    resultfiles.write_json(out, result)
+    return result
