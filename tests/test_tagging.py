@@ -379,3 +379,34 @@ def test_run_tagging_attack_on_a_tiny_tagger(tiny_tagger, tiny_model_dir, tmp_pa
         assert row["n"] == 2 and 0 <= row["success_rate"] <= 1
     with pytest.raises(ValueError, match="'recipes'.*allowed values: char, codeswitch"):
         run.run_tagging_attack(checkpoint=str(ckpt), recipes=["embedding"])
+
+
+def test_attack_units_feed_the_classification_inference():
+    from xrobust import inference
+    from xrobust.tagging.analysis import attack_units
+
+    def result(condition, seed, successes):
+        meta = {"seed": seed, "condition": "intermediate" if condition != "direct" else "direct",
+                "intermediate_task": None if condition == "direct" else condition}
+        rows = []
+        for (lang, recipe), flags in successes.items():
+            rows.append({"language": lang, "recipe": recipe, "records": [
+                {"sent_id": f"s{i}", "status": "succeeded" if f else "failed", "n_words": 10, "edited_words": 2,
+                 "clean_correct_edited": 2, "clean_correct_unedited": 8, "attacked_correct_edited": 1,
+                 "attacked_correct_unedited": 6 if f else 8, "unedited_drop": 0.25 if f else 0.0}
+                for i, f in enumerate(flags)]})
+        return {"config": {"checkpoint_meta": meta}, "rows": rows}
+
+    results = []
+    for seed in range(3):
+        results.append(result("direct", seed, {("en", "char"): [1, 0, 0, 0], ("de", "char"): [1, 0, 0, 0]}))
+        results.append(result("sst2", seed, {("en", "char"): [1, 0, 0, 0], ("de", "char"): [1, 1, 0, 0]}))
+    units = attack_units(results)
+    assert set(units.condition) == {"direct", "inter-sst2"} and len(units) == 48
+    paired = inference.pair(units, "inter-sst2", "direct", metric="success")
+    by_language = inference.effect(paired, by="language").set_index("language")
+    assert by_language.loc["de", "delta"] == pytest.approx(0.25) and by_language.loc["en", "delta"] == 0
+    contrast = inference.contrast_non_english_minus_english(paired)
+    assert len(contrast) == 3
+    with pytest.raises(ValueError, match="one result per model"):
+        attack_units(results + results[:1])
