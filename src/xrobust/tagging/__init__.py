@@ -10,6 +10,14 @@ same checkpoints as the classification family).
 - `data`: the 17 UPOS tags, first-sub-word labels (XTREME's protocol), the most-frequent-tag baseline;
 - `model`: `TokenTagger`, the shared encoder with a token-level head;
 - `train`: training with validation-based selection, word-level prediction and metrics;
-- `params`, `run`: the step's parameters and the train + evaluate step;
-- `attack`: the goal function and model wrapper that attack a tagger with TextAttack.
+- `params`, `run`: the steps' parameters, the train + evaluate step (`run_tagging`) and the
+  attack step (`run_tagging_attack`: one pool of PUD sent_ids for every language, seed and condition);
+- `attack`: the goal function and model wrapper that attack a tagger with TextAttack (success rule
+  `attack.SUCCESS_DROP`, justified there);
+- `analysis`: attack results as (seed, item) units for `xrobust.inference`, the classification
+  answer's statistics.
+
+The published XLM-R UD-POS numbers of XTREME-R are not included: they could not be checked
+against a source here, and XTREME's UD-POS test sets are not only PUD, so they would be context
+on other data in any case.
 """
