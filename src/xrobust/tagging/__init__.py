@@ -17,7 +17,11 @@ same checkpoints as the classification family).
 - `analysis`: attack results as (seed, item) units for `xrobust.inference`, the classification
   answer's statistics.
 
+Where this departs from XTREME: XTREME's preprocessing (google-research/xtreme,
+`utils_preprocess.py`, `udpos_preprocess`) pools every UD v2.5 treebank of a language, for
+English training (not EWT alone) and for each language's test set (not PUD alone). Here English
+training is EWT only and every test set is PUD, so that the test sentences are parallel.
 The published XLM-R UD-POS numbers of XTREME-R are not included: they could not be checked
-against a source here, and XTREME's UD-POS test sets are not only PUD, so they would be context
-on other data in any case.
+against a source here, and they were measured on those pooled test sets, so they would be
+context on other data in any case.
 """
