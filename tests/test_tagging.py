@@ -410,3 +410,14 @@ def test_attack_units_feed_the_classification_inference():
     assert len(contrast) == 3
     with pytest.raises(ValueError, match="one result per model"):
         attack_units(results + results[:1])
+
+
+def test_aligned_tags_marks_edited_words():
+    from xrobust.tagging.analysis import aligned_tags
+
+    record = {"sent_id": "s", "edited": [1], "words": ["a", "cat"], "perturbed_words": ["a", "cta"],
+              "gold": ["DET", "NOUN"], "clean": ["DET", "NOUN"], "attacked": ["X", "X"]}
+    table = aligned_tags(record)
+    assert list(table.columns) == ["0", "1*"] and table.loc["attacked", "0"] == "X"
+    with pytest.raises(ValueError, match="not aligned"):
+        aligned_tags({**record, "attacked": ["X"]})

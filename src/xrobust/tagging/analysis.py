@@ -41,3 +41,18 @@ def attack_units(results: list[dict]) -> pd.DataFrame:
     if not out.empty and out.duplicated(["seed", "uid", "language", "recipe", "condition"]).any():
         raise ValueError("several results hold the same (seed, condition); pass one result per model")
     return out
+
+
+ALIGNED_ROWS = ("words", "perturbed_words", "gold", "clean", "attacked")
+
+
+def aligned_tags(record: dict) -> pd.DataFrame:
+    """One attacked sentence as aligned sequences (the chapter's example): a row each for the
+    words before and after the attack, the gold tags, and the clean and attacked predictions;
+    one column per word, edited words marked with '*'."""
+    lengths = {len(record[k]) for k in ALIGNED_ROWS}
+    if len(lengths) != 1:
+        raise ValueError(f"record {record.get('sent_id')!r} is not aligned: lengths {sorted(lengths)}")
+    edited = set(record["edited"])
+    columns = [f"{i}*" if i in edited else str(i) for i in range(lengths.pop())]
+    return pd.DataFrame([record[k] for k in ALIGNED_ROWS], index=list(ALIGNED_ROWS), columns=columns)
