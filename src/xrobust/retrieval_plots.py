@@ -20,18 +20,24 @@ def _ordered(df, min_group: int):
     return df.sort_values(["group", "mean_both"], ascending=[True, False])
 
 
+# Per-language figures: 115+ rows in a 7.5 in wide figure that the page shows about 7 in wide.
+# 8.5 pt labels and 0.22 in per row keep each name legible on screen and in print (at 6 pt and
+# 0.16 in the names were about 6 px high in the HTML book).
+ROW_INCHES, LABEL_PT = 0.22, 8.5
+
+
 def _language_axis(ax, order, labels):
     """One row per language of `order` (from `_ordered`), top to bottom, with script groups
     separated by lines and named on the right."""
     ax.set_yticks(range(len(order)))
-    ax.set_yticklabels(labels, fontsize=6)
+    ax.set_yticklabels(labels, fontsize=LABEL_PT)
     ax.set_ylim(len(order) - 0.5, -0.5)  # first row on top, no empty margin
     edges = order["group"].cat.codes.diff().fillna(0).to_numpy().nonzero()[0]
     for e in edges:
         ax.axhline(e - 0.5, color="grey", lw=0.6)
     starts = [0, *edges]
     for s, name in zip(starts, order["group"].iloc[starts], strict=True):
-        ax.text(1.02, s, name, transform=ax.get_yaxis_transform(), fontsize=7, va="top")
+        ax.text(1.02, s, name, transform=ax.get_yaxis_transform(), fontsize=LABEL_PT, va="top")
 
 
 def _starred(order):
@@ -48,7 +54,7 @@ def _legend_below(ax, ncol: int):
 def per_language(df, title: str, min_group: int = 2):
     """One row per language, both directions as dots; grouped by script; Tatoeba languages starred."""
     df = _ordered(df, min_group)
-    fig, ax = plt.subplots(figsize=(7.5, 0.16 * len(df) + 1.5))
+    fig, ax = plt.subplots(figsize=(7.5, ROW_INCHES * len(df) + 1.5))
     y = range(len(df))
     for direction, marker in zip(DIRECTIONS, ("o", "x"), strict=True):
         ax.scatter(df[direction], y, marker=marker, s=18, label=LABELS[direction])
@@ -79,7 +85,7 @@ def change_per_language(table, title: str, min_group: int = 2):
     first = df[df["encoder"] == df["encoder"].iloc[0]]
     order = _ordered(first, min_group)
     encoders = list(dict.fromkeys(df["encoder"]))
-    fig, ax = plt.subplots(figsize=(7.5, 0.16 * len(order) + 1.8))
+    fig, ax = plt.subplots(figsize=(7.5, ROW_INCHES * len(order) + 1.8))
     palette = sns.color_palette("colorblind", len(encoders))
     for k, (enc, colour) in enumerate(zip(encoders, palette, strict=True)):
         part = df[df["encoder"] == enc].reindex(order.index)
@@ -100,7 +106,7 @@ def success_per_language(summary, title: str, min_group: int = 2):
     encoders = list(dict.fromkeys(summary["encoder"]))
     first = summary[summary["encoder"] == encoders[0]].set_index("language")
     order = _ordered(first.assign(mean_both=first["success_rate"].fillna(-1), tatoeba=False), min_group)
-    fig, ax = plt.subplots(figsize=(7.5, 0.16 * len(order) + 1.8))
+    fig, ax = plt.subplots(figsize=(7.5, ROW_INCHES * len(order) + 1.8))
     palette = sns.color_palette("colorblind", len(encoders))
     for enc, colour, marker in zip(encoders, palette, "oxs^dv", strict=False):
         part = summary[summary["encoder"] == enc].set_index("language").reindex(order.index)
