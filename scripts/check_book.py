@@ -11,9 +11,9 @@
 4. with `--pdf`: the PDF has at least `--min-pages` pages and embeds every figure of the
    HTML book (poppler's `pdfinfo`/`pdfimages`, Debian package `poppler-utils`);
 5. optionally saves a screenshot of the results page;
-6. no number in prose reads as a code pill: on the pages written from the book's Markdown, no
-   inline glue output (`{glue:}`, MyST-NB's `span.output.text_plain`) and no inline `code` holding
-   only a number or interval (`{glue:text}` prints glued text as prose);
+6. no number in prose reads as a code pill: no `{glue:}` role in the book's Markdown (it prints
+   a glued value as inline code; `{glue:text}` prints it as prose), and on the pages written from
+   the Markdown no inline glue output and no inline `code` holding only a number or interval;
 7. every page the table of contents (`--toc`, default `_toc.yml` beside the source) names was
    built (a page left out says why in `scripts/book_toc.py`'s output; `--allow-missing PAGE`
    accepts one, e.g. a demo page only the main command makes);
@@ -198,6 +198,19 @@ def code_pills(root: Path) -> list[str]:
     return bad
 
 
+# `{glue:}` (the any role) shows a glued text/plain value as inline code; `{glue:text}` as prose
+GLUE_ANY = re.compile(r"\{glue:?\}`([^`]+)`")
+
+
+def glue_code_roles(source: Path) -> list[str]:
+    """Glue roles in the book's Markdown that print their value as a code pill."""
+    bad = []
+    for page in sorted((source / "book").rglob("*.md")):
+        for i, line in enumerate(page.read_text(encoding="utf-8").splitlines(), start=1):
+            bad += [f"{page.relative_to(source)}:{i}: {{glue:}}`{m}`" for m in GLUE_ANY.findall(line)]
+    return bad
+
+
 def toc_pages(toc: dict) -> list[str]:
     """Every `file` entry of a jupyter-book table of contents, the root first."""
     out = [toc["root"]] if toc.get("root") else []
@@ -237,9 +250,10 @@ def missing_chapters(root: Path, toc_path: Path, allow=()) -> tuple[list[str], l
 PRINT_WIDTH_PX = 740  # US Letter (8.5 in) less Chromium's default print margins (0.4 in each), at 96 px/in
 LAYOUT_PROBE = """<script>window.addEventListener('load', () => {
 const PRINT = %s;
+let unreadable = 0;
 if (PRINT) {  // apply the @media print rules as the printer would
   for (const sheet of [...document.styleSheets]) {
-    let rules; try { rules = [...sheet.cssRules]; } catch (e) { continue; }
+    let rules; try { rules = [...sheet.cssRules]; } catch (e) { unreadable++; continue; }
     for (const r of rules) {
       if (r.media && [...r.media].some(m => m.trim() === 'print')) {
         for (const inner of [...r.cssRules]) {
@@ -280,6 +294,7 @@ for (const e of art.querySelectorAll('table, pre, img, svg, mjx-container, .math
              + (PRINT ? ' (a scroll box prints cut)' : ''));
   }
 }
+if (unreadable) out.push('PROBE ' + unreadable + ' style sheet(s) unreadable: print rules not applied');
 const pre = document.createElement('pre'); pre.id = 'layout-probe';
 pre.textContent = 'LAYOUT\\n' + out.join('\\n') + '\\nEND';
 document.body.appendChild(pre);
@@ -303,8 +318,10 @@ def layout_problems(pages: list[Path], root: Path, width: int, print_mode: bool 
         probe_page.write_text(page.read_text(encoding="utf-8").replace(
             "</body>", LAYOUT_PROBE % ("true" if print_mode else "false") + "</body>"), encoding="utf-8")
         try:
-            dom = chromium(f"--window-size={width},2000", "--virtual-time-budget=5000", "--dump-dom",
-                           probe_page.as_uri())
+            # --allow-file-access-from-files: the probe reads the theme's style sheets (their @media print rules)
+            dom = chromium(f"--window-size={width},2000", "--virtual-time-budget=5000", "--allow-file-access-from-files",
+                           "--dump-dom",
+                           probe_page.resolve().as_uri())
         finally:
             probe_page.unlink()
         name = page.relative_to(root)
@@ -394,9 +411,11 @@ def main(argv=None) -> int:
     source = a.source or a.root.resolve().parent.parent
     problems += [f"degenerate glued number: {b}" for b in degenerate_glue(source, a.allow_zero)]
     problems += [f"unrendered MyST markup: {b}" for b in unrendered_markup(a.root)]
-    pills = code_pills(a.root)
-    print(f"code pills in prose: {len(pills)}")
-    problems += [f"number shown as a code pill (use {{glue:text}}): {b}" for b in pills]
+    pills, roles = code_pills(a.root), glue_code_roles(source)
+    print(f"code pills in prose: {len(pills)} numbers in inline code on the pages, {len(roles)} {{glue:}} roles "
+          "in the Markdown")
+    problems += [f"number shown as a code pill: {b}" for b in pills]
+    problems += [f"glue role shown as a code pill (use {{glue:text}}): {b}" for b in roles]
     toc = a.toc or source / "_toc.yml"
     if toc.exists():
         absent, demo = missing_chapters(a.root, toc, a.allow_missing)
@@ -405,7 +424,8 @@ def main(argv=None) -> int:
             print("not in this build:", "; ".join(demo))
     if not a.no_layout:
         pages = sorted(p for p in a.root.rglob("*.html") if not {"_static", "_sources"} & set(p.parts)
-                       and p.name not in ("genindex.html", "search.html") and not p.name.startswith("_probe"))
+                       and p.name not in ("genindex.html", "search.html") and not p.name.startswith("_probe")
+                       and 'http-equiv="Refresh"' not in p.read_text(encoding="utf-8", errors="replace")[:2000])
         cut, scrolls = layout_problems(pages, a.root, 1280)
         print(f"HTML at 1280 px, {len(pages)} pages: {len(cut)} cut, {len(scrolls)} in a scroll box")
         for s in scrolls:

@@ -127,3 +127,10 @@ def test_a_wide_table_fails_a_fitting_or_scrolling_one_passes(tmp_path):
     assert len(scrolls) == 1 and scrolls[0].startswith("book/scroll.html: table")
     cut, _ = check_book.layout_problems([tmp_path / "book" / "scroll.html"], tmp_path, 800, print_mode=True)
     assert len(cut) == 1  # a scroll box prints cut
+
+
+def test_glue_roles_that_print_code_are_found_in_the_markdown(tmp_path):
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "r.md").write_text("a {glue:}`nb.ipynb::k` b {glue:text}`nb.ipynb::j`\n{glue}`x`\n"
+                                            "```{glue:figure} fig\n```\n")
+    assert check_book.glue_code_roles(tmp_path) == ["book/r.md:1: {glue:}`nb.ipynb::k`", "book/r.md:2: {glue:}`x`"]
