@@ -318,10 +318,9 @@ def layout_problems(pages: list[Path], root: Path, width: int, print_mode: bool 
         probe_page.write_text(page.read_text(encoding="utf-8").replace(
             "</body>", LAYOUT_PROBE % ("true" if print_mode else "false") + "</body>"), encoding="utf-8")
         try:
-            # --allow-file-access-from-files: the probe reads the theme's style sheets (their @media print rules)
-            dom = chromium(f"--window-size={width},2000", "--virtual-time-budget=5000", "--allow-file-access-from-files",
-                           "--dump-dom",
-                           probe_page.resolve().as_uri())
+            # --allow-file-access-from-files: the probe reads the style sheets' @media print rules
+            dom = chromium(f"--window-size={width},2000", "--virtual-time-budget=5000",
+                           "--allow-file-access-from-files", "--dump-dom", probe_page.resolve().as_uri())
         finally:
             probe_page.unlink()
         name = page.relative_to(root)
