@@ -15,6 +15,7 @@ import argparse
 import json
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 import yaml
@@ -35,7 +36,8 @@ def config_line(config: Path) -> str:
         head.append(line.lstrip("# ").strip())
     first = " ".join(head).split(". ")[0].rstrip(".") if head else ""
     why = WHY.get(config.as_posix(), "the grid given by CONFIG")
-    return f"grid {name!r} ({config.as_posix()}): {why}" + (f"\n  {first}." if first else "")
+    return f"grid {name!r} ({config.as_posix()}): {why}" + (
+        "\n" + textwrap.fill(first + ".", 96, initial_indent="  ", subsequent_indent="  ") if first else "")
 
 
 def jobs_run(log_dir: Path) -> str:
