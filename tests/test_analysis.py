@@ -171,7 +171,7 @@ def test_glue_values_are_raw_and_format_in_the_text(grid):
     assert format_plain_text(repr(values["primary_condition"]), "s") == "inter-x"
     assert values["primary_success_p"] == "< 0.001" or float(values["primary_success_p"]) < 0.05
     text = analysis.with_effect_text(headline).loc[("inter-x", "attack success")]
-    assert text.effect.startswith("0.25 (95% CI ") and text["n (seeds, items)"] == "3, 12"
+    assert text.effect.startswith("0.250 (95% CI ") and (text.seeds, text["items"]) == (3, 12)
 
 
 def test_one_seed_grid_runs_through_without_intervals(tmp_path):

@@ -605,17 +605,19 @@ def _count_or_na(x):
     return int(x) if np.isfinite(x) else "n/a (not estimable from fewer than two seeds)"
 
 
-def with_effect_text(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
-    """A display copy: 'effect' as '-0.04 (95% CI -0.06 to -0.02)', 'p' as '< 0.001', and the
-    n (seeds, items) beside it."""
+def with_effect_text(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """A display copy: 'effect' as '-0.040 (95% CI -0.060 to -0.020)' (the book's prose quotes three
+    decimals), 'p' as '< 0.001', then the seeds and items in columns of their own; a column that
+    says nothing in any row (an `error` column that is all None) is dropped."""
     out = table.copy()
     out["effect"] = [inference.format_effect(r.delta, r.ci_low, r.ci_high, digits) for r in table.itertuples()]
-    out["n (seeds, items)"] = [f"{r.n_seeds}, {r.n_items}" for r in table.itertuples()]
+    out["seeds"] = table["n_seeds"].to_numpy()
+    out["items"] = table["n_items"].to_numpy()
     for col in ("p", "p_holm"):
         if col in out:
             out[col] = out[col].map(inference.format_p)
     out = out.drop(columns=[c for c in ("delta", "ci_low", "ci_high", "n_seeds", "n_items", "n_pairs", "test", "method")
-                            if c in out])
+                            if c in out] + [c for c in ("error",) if c in out and out[c].isna().all()])
     labels = [c for c in ("condition", "metric", "comparison", "language") if c in out]
-    first = ["effect"] + [c for c in ("p", "p_holm") if c in out] + ["n (seeds, items)"]
+    first = ["effect"] + [c for c in ("p", "p_holm") if c in out] + ["seeds", "items"]
     return out.set_index(labels)[first + [c for c in out if c not in first + labels]]

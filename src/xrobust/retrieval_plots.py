@@ -1,6 +1,8 @@
 """Figures of the retrieval chapter: readable with 100+ languages (grouped by script, sorted)."""
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import seaborn as sns
 
@@ -20,18 +22,30 @@ def _ordered(df, min_group: int):
     return df.sort_values(["group", "mean_both"], ascending=[True, False])
 
 
+# Per-language figures: 115+ rows in one figure that the page shows about 7 in wide.
+# 8.5 pt labels and 0.22 in per row keep each name legible on screen and in print (at 6 pt and
+# 0.16 in the names were about 6 px high in the HTML book).
+# The figure is 5.5 in wide (plus its labels), so the page scales it down less than a 7.5 in one.
+ROW_INCHES, LABEL_PT, WIDTH_INCHES = 0.22, 8.5, 5.5
+
+
+def _title(ax, title: str):
+    """A title wrapped to the narrower figure (a long one would widen the saved image and shrink its labels)."""
+    ax.set_title("\n".join(textwrap.fill(line, 75) for line in title.split("\n")), fontsize=9)
+
+
 def _language_axis(ax, order, labels):
     """One row per language of `order` (from `_ordered`), top to bottom, with script groups
     separated by lines and named on the right."""
     ax.set_yticks(range(len(order)))
-    ax.set_yticklabels(labels, fontsize=6)
+    ax.set_yticklabels(labels, fontsize=LABEL_PT)
     ax.set_ylim(len(order) - 0.5, -0.5)  # first row on top, no empty margin
     edges = order["group"].cat.codes.diff().fillna(0).to_numpy().nonzero()[0]
     for e in edges:
         ax.axhline(e - 0.5, color="grey", lw=0.6)
     starts = [0, *edges]
     for s, name in zip(starts, order["group"].iloc[starts], strict=True):
-        ax.text(1.02, s, name, transform=ax.get_yaxis_transform(), fontsize=7, va="top")
+        ax.text(1.02, s, name, transform=ax.get_yaxis_transform(), fontsize=LABEL_PT, va="top")
 
 
 def _starred(order):
@@ -48,12 +62,13 @@ def _legend_below(ax, ncol: int):
 def per_language(df, title: str, min_group: int = 2):
     """One row per language, both directions as dots; grouped by script; Tatoeba languages starred."""
     df = _ordered(df, min_group)
-    fig, ax = plt.subplots(figsize=(7.5, 0.16 * len(df) + 1.5))
+    fig, ax = plt.subplots(figsize=(WIDTH_INCHES, ROW_INCHES * len(df) + 1.5))
     y = range(len(df))
     for direction, marker in zip(DIRECTIONS, ("o", "x"), strict=True):
         ax.scatter(df[direction], y, marker=marker, s=18, label=LABELS[direction])
     _language_axis(ax, df, _starred(df))
-    ax.set(xlim=(-0.02, 1.02), xlabel="top-1 accuracy", title=title)
+    ax.set(xlim=(-0.02, 1.02), xlabel="top-1 accuracy")
+    _title(ax, title)
     _legend_below(ax, ncol=2)
     return fig
 
@@ -79,7 +94,7 @@ def change_per_language(table, title: str, min_group: int = 2):
     first = df[df["encoder"] == df["encoder"].iloc[0]]
     order = _ordered(first, min_group)
     encoders = list(dict.fromkeys(df["encoder"]))
-    fig, ax = plt.subplots(figsize=(7.5, 0.16 * len(order) + 1.8))
+    fig, ax = plt.subplots(figsize=(WIDTH_INCHES, ROW_INCHES * len(order) + 1.8))
     palette = sns.color_palette("colorblind", len(encoders))
     for k, (enc, colour) in enumerate(zip(encoders, palette, strict=True)):
         part = df[df["encoder"] == enc].reindex(order.index)
@@ -88,7 +103,8 @@ def change_per_language(table, title: str, min_group: int = 2):
                     fmt="o", ms=2.5, lw=0.7, color=colour, label=enc)
     ax.axvline(0, color="black", lw=0.6)
     _language_axis(ax, order, _starred(order))
-    ax.set(xlabel="change in top-1 accuracy against the pretrained encoder (95% CI)", title=title)
+    ax.set(xlabel="change in top-1 accuracy against the pretrained encoder (95% CI)")
+    _title(ax, title)
     _legend_below(ax, ncol=1)
     return fig
 
@@ -100,14 +116,15 @@ def success_per_language(summary, title: str, min_group: int = 2):
     encoders = list(dict.fromkeys(summary["encoder"]))
     first = summary[summary["encoder"] == encoders[0]].set_index("language")
     order = _ordered(first.assign(mean_both=first["success_rate"].fillna(-1), tatoeba=False), min_group)
-    fig, ax = plt.subplots(figsize=(7.5, 0.16 * len(order) + 1.8))
+    fig, ax = plt.subplots(figsize=(WIDTH_INCHES, ROW_INCHES * len(order) + 1.8))
     palette = sns.color_palette("colorblind", len(encoders))
     for enc, colour, marker in zip(encoders, palette, "oxs^dv", strict=False):
         part = summary[summary["encoder"] == enc].set_index("language").reindex(order.index)
         ax.scatter(part["success_rate"], range(len(part)), s=4 + 3 * part["n_clean"].fillna(0) / part["n_seeds"].max(),
                    marker=marker, color=colour, label=enc, alpha=0.8)
     _language_axis(ax, order, [f"{n} ({c})" for n, c in zip(order["name"], order.index, strict=True)])
-    ax.set(xlim=(-0.02, 1.02), xlabel="attack success rate (units retrieved correctly before the attack)", title=title)
+    ax.set(xlim=(-0.02, 1.02), xlabel="attack success rate (units retrieved correctly before the attack)")
+    _title(ax, title)
     _legend_below(ax, ncol=len(encoders))
     return fig
 
