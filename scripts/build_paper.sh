@@ -12,6 +12,8 @@ if [ -z "${CONFIG:-}" ]; then
 print(main_config("configs/default.yaml", "configs/demo_retrieval.yaml"))')
 fi
 echo "build_paper: grid $CONFIG"
+# the last lines of every run, also a failed one: what ran and why, what was left out, the re-run verdict
+trap 'python scripts/run_summary.py --config "$CONFIG" --status $?' EXIT
 bash scripts/fetch_lexicons.sh  # code-switching lexicons into the (possibly new) cache; quick when present
 # one run at a time per checkout; a lock left by a killed run is released (or the reason shown), and the
 # outputs of jobs that were interrupted are re-made (scripts/snakemake_run.sh); the book waits for the grid
