@@ -5,7 +5,8 @@
 Reads only what the run left behind: the config (its name and opening comment), Snakemake's
 newest log under .snakemake/log (the jobs this run executed; finished outputs are skipped),
 `_toc.yml` against this build's `_build/toc.yml` (pages left out), the demo pages' glued re-run
-verdict (`ret_rerun_identical` of book/generated/retrieval_demo.ipynb) and the paths of the HTML
+verdict (`compare_outcome_agreement` of book/generated/analysis_default.ipynb for the SIB-200 demo,
+`ret_rerun_identical` of book/generated/retrieval_demo.ipynb for the retrieval demo) and the paths of the HTML
 book and the PDF. Prints a short block; never fails the run (exit status 0 unless the given
 `--status` is non-zero, which it passes on).
 """
@@ -96,7 +97,25 @@ def glued(notebook: Path, key: str) -> str | None:
     return None
 
 
+def classification_verdict(root: Path) -> str | None:
+    """The SIB-200 demo page's re-run check (its models against the committed copy of the demo grid)."""
+    notebook = root / "book/generated/analysis_default.ipynb"
+    share, cells = glued(notebook, "compare_outcome_agreement"), glued(notebook, "compare_n_cells")
+    if share is None or cells in (None, "0"):
+        return None
+    diff = glued(notebook, "compare_clean_max_abs_diff")
+    try:
+        ok = float(share) >= 0.99
+    except ValueError:
+        return share
+    return (f"{'MATCHED' if ok else 'DIFFERS'}: {float(share):.1%} of {cells} attacked (language, recipe, item) "
+            f"cells have the committed outcome; clean accuracy differs by at most {diff} (book: the demo page)")
+
+
 def rerun_verdict(root: Path) -> str:
+    verdict = classification_verdict(root)
+    if verdict is not None:
+        return verdict
     share = glued(root / "book/generated/retrieval_demo.ipynb", "ret_rerun_identical")
     if share is None:
         return "none for this grid (no committed grid of the same seeds to compare with)"

@@ -64,3 +64,25 @@ def test_summary_gives_the_rerun_verdict_and_passes_the_status_on(tmp_path, monk
     assert run_summary.main(["--config", "configs/default.yaml", "--status", "3"]) == 3
     out = capsys.readouterr().out
     assert "MATCHED" in out and "FAILED, exit status 3" in out
+
+
+def _glue_notebook(path: Path, values: dict) -> None:
+    prefix = "application/papermill.record/"
+    outs = [{"output_type": "display_data", "data": {prefix + "text/plain": repr(v)},
+             "metadata": {"scrapbook": {"name": k, "mime_prefix": prefix}}} for k, v in values.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"cells": [{"cell_type": "code", "source": "", "outputs": outs}]}))
+
+
+def test_summary_reads_the_classification_demos_rerun_check(tmp_path, monkeypatch):
+    _tree(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    notebook = Path("book/generated/analysis_default.ipynb")
+    _glue_notebook(notebook, {"compare_outcome_agreement": 1.0, "compare_n_cells": 240,
+                              "compare_clean_max_abs_diff": 0.0})
+    assert "MATCHED: 100.0% of 240 attacked" in run_summary.summary(Path("configs/default.yaml"))
+    _glue_notebook(notebook, {"compare_outcome_agreement": 0.9, "compare_n_cells": 240,
+                              "compare_clean_max_abs_diff": 0.02})
+    assert "DIFFERS: 90.0% of 240" in run_summary.summary(Path("configs/default.yaml"))
+    _glue_notebook(notebook, {"compare_outcome_agreement": float("nan"), "compare_n_cells": 0})
+    assert "re-run check: none for this grid" in run_summary.summary(Path("configs/default.yaml"))
