@@ -167,3 +167,23 @@ def test_english_contrast_on_char():
     con = c.loc["non-English minus English"]
     assert con.ci_low <= -0.15 <= con.ci_high < 0 and c.loc["English", "ci_low"] <= 0 <= c.loc["English", "ci_high"]
     assert set(c.recipe) == {"char"} and (c.n_languages == 2).all()
+
+
+def test_language_table_holm_across_languages():
+    p = simulate_paired(n_seeds=8, n_items=60, rng_seed=4)
+    p = pd.concat([p, simulate_paired(n_seeds=8, n_items=60, languages=("en",), effect=0.0, rng_seed=5)])
+    table = ir.language_table(p, n_boot=300).set_index("language")
+    assert np.allclose(table.p_holm, multipletests(table.p, method="holm")[1])
+    for lang in LANGS:
+        assert table.loc[lang, "ci_low"] <= -0.05 <= table.loc[lang, "ci_high"] < 0
+    assert table.loc["en", "ci_low"] <= 0 <= table.loc["en", "ci_high"]
+    one = ir.two_way_bootstrap(p[p.language == "de"], n_boot=300)
+    assert table.loc["de", "estimate"] == pytest.approx(one["estimate"])
+
+
+def test_design_text_shows_the_computation_and_the_floor_apart():
+    comps = {**dict.fromkeys(inf.COMPONENTS, 0.0), "seed": 1e-5, "item": 0.002, "seed:item": 0.01, "resid": 0.02,
+             "n_seeds": 5, "n_items": 50, "n_languages": 20, "cell_fraction": 1.0}
+    text = ir.design_text(comps)
+    assert "sqrt(A/S + B/K + 3 C/(S K))" in text and "Floor (set before the data, not asked by them): S >= 10" in text
+    assert "Asked by the data: S = " in text and "Planned: S = 10" in text

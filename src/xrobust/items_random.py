@@ -137,6 +137,23 @@ def headline_table(records: pd.DataFrame, treated, control: str = "direct", metr
     return table
 
 
+def language_table(paired: pd.DataFrame, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """Per language of `paired`: the effect with a two-way bootstrap CI and p (one draw of seeds
+    and items shared by all languages), and `p_holm`, Holm across the languages of this condition.
+    Columns: language, estimate, ci_low, ci_high, p, se, p_holm, n_seeds, n_items."""
+    inference._check_paired(paired)
+    total, count, labels = inference._cells(paired, "language")
+    rows = []
+    for i, lang in enumerate(labels):
+        estimate, draws = _two_way(total, count, lambda m, i=i: m[..., i], n_boot, np.random.default_rng(seed))
+        part = paired[paired.language.astype(str) == lang]
+        rows.append({"language": lang, **_summary(estimate, draws, level), "n_seeds": int(part.seed.nunique()),
+                     "n_items": int(part.uid.nunique())})
+    table = pd.DataFrame(rows)
+    table.insert(table.columns.get_loc("se") + 1, "p_holm", holm(table.p))
+    return table
+
+
 def english_contrast(paired: pd.DataFrame, recipe: str | None = "char", english: str = ENGLISH,
                      n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
     """English reference, non-English mean (languages equal) and non-English minus English, on one
@@ -256,3 +273,28 @@ def design(components: dict, overall: float = OVERALL_HALF_WIDTH, per_language: 
     planned = {"row": "planned", "n_seeds": S, **(dict(zip(names, met, strict=True)) if met else nan_row),
                "feasible": met is not None, "reason": "S = max(data, floor); fewest items meeting both targets"}
     return pd.DataFrame([data, floor, planned])
+
+
+def design_text(components: dict, table: pd.DataFrame | None = None, n_languages: int | None = None,
+                level: float = 0.95) -> str:
+    """The design's computation in words and numbers, for the book: the components, the formula
+    with them, the half-widths of the `data` and `planned` rows of `design` (or of `table`), the floor apart."""
+    table = design(components, n_languages=n_languages) if table is None else table
+    c, z = components, sps.norm.ppf((1 + level) / 2)
+    L = n_languages or c.get("n_languages")
+    lines = [f"Pilot variance components of the paired difference ({c.get('n_seeds')} seeds x {c.get('n_items')} "
+             f"items x {c.get('n_languages')} languages; observed cells {c.get('cell_fraction', 1.0):.2f}): "
+             + ", ".join(f"s2_{k} = {c[k]:.2e}" for k in inference.COMPONENTS) + ".",
+             f"Half-width = {z:.2f} x sqrt(A/S + B/K + 3 C/(S K)) (two-way bootstrap, seeds and items random): "
+             f"overall over {L} languages A = s2_seed + s2_seed:language/{L}, B = s2_item + s2_item:language/{L}, "
+             f"C = (s2_seed:item + s2_resid/{L}) / cell fraction; per language the same with 1 for {L}."]
+    for r in table.itertuples():
+        if r.row == "floor":
+            lines.append(f"Floor (set before the data, not asked by them): S >= {r.n_seeds}.")
+        elif r.feasible:
+            lines.append(f"{'Asked by the data' if r.row == 'data' else 'Planned'}: S = {int(r.n_seeds)}, "
+                         f"K = {int(r.n_items)}: half-width {r.half_width_overall:.3f} overall, "
+                         f"{r.half_width_per_language:.3f} per language ({r.reason}).")
+        else:
+            lines.append(f"{r.row}: not feasible ({r.reason}).")
+    return "\n".join(lines)
