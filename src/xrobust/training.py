@@ -4,8 +4,9 @@ One code path for both conditions of the paper: `train` takes an `EncoderClassif
 or carrying an intermediate-trained encoder) and a list of `Example`s. Batches are padded to
 their longest member (dynamic padding). `precision: auto` is bf16 autocast on CUDA and on a
 CPU with native bf16 (AVX512-BF16 or AMX), fp32 elsewhere (`params.resolve_precision`). Under
-bf16 only the autocast ops (matrix products, attention) run in bf16; the weights, gradients,
-AdamW state, the loss (cross-entropy on fp32 logits) and returned logits stay fp32. CPU kernels
+bf16 the matrix products run in bf16 and so do the activations between them (layer norm,
+GELU and softmax read bf16 and accumulate in fp32 inside their kernels); the weights,
+gradients, AdamW state, the loss (cross-entropy on fp32 logits) and returned logits stay fp32. CPU kernels
 are deterministic, so the same seed gives the same numbers on the same machine (across
 machines up to floating-point differences: the BLAS library's code path may differ by CPU).
 """
@@ -88,8 +89,10 @@ def length_grouped_batches(lengths: list[int], batch_size: int, generator: torch
     return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
 
 
-def train(model, tokenizer, examples: list[Example], cfg: TrainConfig, device, desc="train") -> dict:
-    """Train `model` in place; return throughput and loss statistics.
+def train(model, tokenizer, examples: list[Example], cfg: TrainConfig, device, desc="train",
+          loss_curve: bool = False) -> dict:
+    """Train `model` in place; return throughput and loss statistics (with `loss_curve`, also
+    every step's loss as `losses`).
 
     Examples are tokenized once; batches group similar lengths; the loss stays on the device
     until the end (no host sync per step, which matters on GPUs)."""
@@ -148,7 +151,8 @@ def train(model, tokenizer, examples: list[Example], cfg: TrainConfig, device, d
             "seconds": round(seconds, 3), "tokens_per_s": round(tokens / seconds, 1),
             "train_tflops_per_s": round(flops / seconds / 1e12, 4),
             "loss_first": round(float(np.mean(losses[:5])), 4),
-            "loss_last": round(float(np.mean(losses[-5:])), 4)}
+            "loss_last": round(float(np.mean(losses[-5:])), 4),
+            **({"losses": [round(float(x), 4) for x in losses]} if loss_curve else {})}
 
 
 @torch.inference_mode()
