@@ -2,8 +2,10 @@
 
 Resolution order for (task, language, split):
 1. `data_dir` given: `{data_dir}/{task}/{split}/{lang}.jsonl` (fields: text_a, text_b?, label).
-2. the task has an offline source (`xrobust.offline_data`): prepared once into the cache, then 1.
-3. the Hugging Face hub via `datasets.load_dataset(task.hub, config, split=...)` (needs internet,
+2. the task has an offline source (`xrobust.offline_data`: pinned public files read from a mirror
+   or downloaded, `xrobust.sources`; or a registry package): prepared once into the cache, then 1.
+3. the Hugging Face hub (tasks without an offline source, or any task with a hub name when
+   XROBUST_USE_HUB=1) via `datasets.load_dataset(task.hub, config, split=...)` (needs internet,
    or a local folder laid out like the hub repository passed as `hub_path`).
 """
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .examples import Example, label_id, read_jsonl
+from .language_meta import read_sib200_table
 from .tasks import Task, check_languages, get_task
 
 SPLITS = ("train", "validation", "test")
@@ -32,7 +35,8 @@ def load_hub(task: Task, lang: str, split: str, hub_path: str | None = None) -> 
     """Load from the Hugging Face hub (or a local copy of a hub dataset repository)."""
     import datasets
 
-    config = task.hub_config.format(lang=lang) or None
+    flores = {r["tag"]: r["flores"] for r in read_sib200_table()}.get(lang, lang)
+    config = task.hub_config.format(lang=lang, flores=flores) or None
     hub_split = {"train": task.train_split, "test": task.eval_split}.get(split, split)
     if not (hub_path or task.hub):
         raise ValueError(f"task {task.name!r} has no hub dataset; pass 'data_dir'")
@@ -111,7 +115,7 @@ def _load_all(task: Task, lang: str, split: str, data_dir, hub_path) -> list[Exa
     check_languages(task, [lang])
     if split not in SPLITS:
         raise ValueError(f"invalid 'split': {split!r}; allowed values: {', '.join(SPLITS)}")
-    if data_dir is None and task.offline:
+    if data_dir is None and task.offline and not (os.environ.get("XROBUST_USE_HUB") == "1" and task.hub):
         from .offline_data import prepare
 
         data_dir = prepare(task.offline)
@@ -133,6 +137,16 @@ def _read_cached(path: Path, labels) -> list[Example]:
         _CACHE.clear() if len(_CACHE) > 64 else None
         _CACHE[key] = read_jsonl(path, labels)
     return _CACHE[key]
+
+
+def as_dataset(examples: list[Example], labels: tuple[str, ...]):
+    """Examples as a `datasets.Dataset` (columns id, text_a, text_b, label, label_name)."""
+    import datasets
+
+    return datasets.Dataset.from_dict({
+        "id": [e.uid for e in examples], "text_a": [e.text_a for e in examples],
+        "text_b": [e.text_b for e in examples], "label": [e.label for e in examples],
+        "label_name": [labels[e.label] for e in examples]})
 
 
 def majority_rate(labels) -> float:

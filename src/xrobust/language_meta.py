@@ -119,3 +119,87 @@ def udhr_language_frame():
     df = pd.DataFrame(list(read_udhr_table())).set_index("code")
     df["script_name"] = df["script"].map(script_name)
     return df
+
+
+# ---------------------------------------------------------------- SIB-200 (FLORES-200 varieties)
+# The 50 languages of XTREME-R (Ruder et al., 2021): the union of its ten tasks' languages as the
+# task registry lists them (`xrobust.tasks`; a test checks the two agree).
+XTREME_R_LANGUAGES = frozenset(
+    "af ar az bg bn de el en es et eu fa fi fr gu he hi ht hu id it ja jv ka kk ko lt ml mr ms my nl pa pl pt qu "
+    "ro ru sw ta te th tl tr uk ur vi wo yo zh".split())
+SIB200_TABLE = Path(__file__).with_name("sib200_languages.csv")
+SIB200_COLUMNS = ("tag", "flores", "iso639_3", "name", "script", "xtreme_r", "xlmr_pretraining")
+# Where the rule below picks the wrong member of a macrolanguage: XTREME-R's `fa` is Iranian Persian
+# (Dari keeps its own code), its `tl` is Tagalog (langcodes writes `fil`), and its `qu` names the
+# Quechua macrolanguage, of which SIB-200 has Ayacucho Quechua
+TAG_OVERRIDES = {"pes_Arab": "fa", "prs_Arab": "prs", "tgl_Latn": "tl", "quy_Latn": "qu"}
+SIB200_REPOSITORY = "https://raw.githubusercontent.com/dadelani/sib-200/593cea88519930f776c1a4a1980b6a35b39dca57/"
+
+
+def sib200_tags(flores_codes) -> dict[str, str]:
+    """A short BCP 47 tag for each FLORES-200 code (`deu_Latn` -> `de`, `zho_Hant` -> `zh-Hant`).
+
+    The language subtag is the macrolanguage's ISO 639-1 code where XTREME-R and XLM-R use it
+    (`arb` -> `ar`, `zsm` -> `ms`, `swh` -> `sw`), unless another variety in the list has that code
+    as its own (Twi stays `tw` beside Akan `ak`). A script subtag is added only where the language
+    occurs in more than one script and this is not its usual script (`ar-Latn`, `zh-Hant`)."""
+    import langcodes
+
+    def base(code, macro):
+        return langcodes.Language.get(langcodes.standardize_tag(code, macro=macro)).language
+
+    own = {c: base(c.split("_")[0], False) for c in flores_codes}
+    tags = {}
+    for c in flores_codes:
+        if c in TAG_OVERRIDES:
+            tags[c] = TAG_OVERRIDES[c]
+            continue
+        lang, script = c.split("_")
+        merged = base(lang, True)
+        clash = any(own[o] == merged and o != c and own[c] != merged for o in flores_codes)
+        code = own[c] if clash else merged
+        scripts = {o.split("_")[1] for o in flores_codes if (own[o] if clash else base(o.split("_")[0], True)) == code}
+        usual = langcodes.Language.get(code).maximize().script
+        tags[c] = code if len(scripts) == 1 or script == usual else f"{code}-{script}"
+    if len(set(tags.values())) != len(tags):
+        raise ValueError("two FLORES-200 codes map to the same tag")
+    return tags
+
+
+def write_sib200_table(flores_codes, path: Path = SIB200_TABLE) -> None:
+    """Write the SIB-200 language table (committed; see `read_sib200_table`)."""
+    import langcodes
+
+    rows = []
+    for flores, tag in sorted(sib200_tags(flores_codes).items(), key=lambda kv: kv[1]):
+        lang, script = flores.split("_")
+        code = tag.split("-")[0]
+        rows.append({"tag": tag, "flores": flores, "iso639_3": lang,
+                     "name": langcodes.Language.get(lang).display_name("en"), "script": script,
+                     # XTREME-R's and XLM-R's Chinese are Simplified; XLM-R also had Traditional
+                     "xtreme_r": code in XTREME_R_LANGUAGES and "-" not in tag,
+                     "xlmr_pretraining": in_xlmr_pretraining(code) and ("-" not in tag or tag == "zh-Hant")})
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=SIB200_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@lru_cache(maxsize=None)
+def read_sib200_table(path: Path = SIB200_TABLE) -> tuple[dict, ...]:
+    """One row per SIB-200 variety: tag, FLORES code, ISO 639-3, English name, ISO 15924 script,
+    whether it is an XTREME-R language, whether XLM-R was pretrained on it."""
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        for key in ("xtreme_r", "xlmr_pretraining"):
+            r[key] = r[key] == "True"
+    return tuple(rows)
+
+
+def sib200_language_frame():
+    import pandas as pd
+
+    df = pd.DataFrame(list(read_sib200_table())).set_index("tag")
+    df["script_name"] = df["script"].map(script_name)
+    return df

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sklearn.model_selection import train_test_split
 
+from . import public_data, sources
 from .examples import write_jsonl
 from .paths import cache_dir
 from .resultfiles import atomic_write_text
@@ -32,7 +33,7 @@ MULTIEMO_BLOCKS = {"train": (0, 34000), "validation": (34000, 36000), "test": (3
 # ordered, so its last 1,000 snippets were 86% negative against 46% overall)
 MOVIE_VALIDATION_SIZE = 1000
 # bumped when a source's preparation changes, so prepared caches are rebuilt
-PREPARATION_VERSION = {"bigbench": 1, "vader": 2}
+PREPARATION_VERSION = {"bigbench": 1, "vader": 2, "sib200": 1, "sst2": 1, "xnli": 1}
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,8 @@ PINNED = {
 }
 
 
-class SourceUnavailable(RuntimeError):
-    """The pinned file of an offline source could not be downloaded, and no copy of it is there."""
+# one error for every source that cannot be had (sdists here, pinned dataset files in `sources`)
+SourceUnavailable = sources.SourceUnavailable
 
 
 def data_root() -> Path:
@@ -169,7 +170,8 @@ def _prepare_vader(root: Path) -> None:
     write_jsonl(root / "movie_sentiment" / "validation" / "en.jsonl", [rows[i] for i in sorted(validation)])
 
 
-PREPARERS = {"bigbench": _prepare_bigbench, "vader": _prepare_vader}
+PREPARERS = {"bigbench": _prepare_bigbench, "vader": _prepare_vader, "sib200": public_data.prepare_sib200,
+             "sst2": public_data.prepare_sst2, "xnli": public_data.prepare_xnli}
 
 
 def prepare(source: str) -> Path:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .language_meta import udhr_language_codes
+from .language_meta import read_sib200_table, udhr_language_codes
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,9 @@ def _langs(s: str) -> tuple[str, ...]:
     return tuple(s.split())
 
 
+# label order of the pinned-file tasks (xrobust.public_data writes label names)
+SIB200_LABELS = ("science/technology", "travel", "politics", "sports", "health", "entertainment", "geography")
+XNLI_LANGUAGES = tuple("en ar bg de el es fr hi ru sw th tr ur vi zh".split())
 MULTIEMO_LANGS = ("en", "de", "es", "fr", "it", "ja", "nl", "pl", "pt", "ru", "zh")
 MULTIEMO_LABELS = ("negative", "neutral", "positive", "ambivalent")
 
@@ -94,7 +97,8 @@ TASKS: dict[str, Task] = {t.name: t for t in [
          eval_split="validation", runnable=True),
     Task("sst2", "classification", ("en",), "accuracy", labels=("negative", "positive"),
          hub="nyu-mll/glue", hub_config="sst2", text_fields=("sentence",), eval_split="validation",
-         runnable=True),
+         offline="sst2", runnable=True,
+         note="GLUE SST-2 (Socher et al., 2013): pinned files, validation = SST-2's dev split."),
     Task("squad", "qa", ("en",), "f1", hub="rajpurkar/squad_v2", note="Extractive QA: not supported."),
     Task("hellaswag", "multiple_choice", ("en",), "accuracy", hub="Rowan/hellaswag",
          note="Multiple choice: not supported."),
@@ -103,6 +107,16 @@ TASKS: dict[str, Task] = {t.name: t for t in [
     Task("cosmosqa", "multiple_choice", ("en",), "accuracy", hub="allenai/cosmos_qa",
          note="Multiple choice: not supported."),
     Task("ccg", "tagging", ("en",), "accuracy", note="CCG supertagging: not supported."),
+    # tasks read from pinned public files (xrobust.public_data, xrobust.sources)
+    Task("sib200", "classification", tuple(r["tag"] for r in read_sib200_table()), "accuracy",
+         labels=SIB200_LABELS, hub="Davlan/sib200", hub_config="{flores}", text_fields=("text",),
+         label_field="category", offline="sib200", original_language="en", runnable=True,
+         note="SIB-200 (Adelani et al., 2024): FLORES-200 sentences in 205 varieties, professionally "
+              "translated from English, 7 topics; the same items in every variety."),
+    Task("xnli_en", "classification", XNLI_LANGUAGES, "accuracy", labels=("entailment", "neutral", "contradiction"),
+         text_fields=("premise", "hypothesis"), offline="xnli", original_language="en", runnable=True,
+         note="XNLI dev + test (Conneau et al., 2018) as an English NLI intermediate task (6,500 train, "
+              "1,000 validation pairs); the other 14 languages score the same validation pairs."),
     # tasks whose data install from PyPI (see xrobust.offline_data)
     Task("multiemo", "classification", MULTIEMO_LANGS, "accuracy", labels=MULTIEMO_LABELS,
          offline="bigbench", runnable=True, original_language="pl",
