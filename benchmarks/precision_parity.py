@@ -18,6 +18,7 @@ intermediate condition (English TASK first, same steps, then the target task).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from pathlib import Path
@@ -29,16 +30,13 @@ from report import print_and_write
 PRECISIONS = ("fp32", "bf16")
 
 
-def eval_items(task, languages, max_words):
-    """Test items per language: the cleaned parallel test split (as the target step evaluates), or
-    for an English-only task its validation split."""
+def eval_items(task, languages):
+    """Test items per language: the parallel test split of a multilingual task (SIB-200: the same
+    204 items in every language), the validation split of an English-only one."""
     from xrobust.data import load_examples
-    from xrobust.pool import attack_pool
 
-    if len(task.languages) > 1:
-        pool = attack_pool(task, 10**6, max_words, pool_seed=0)
-        return {lang: pool.examples(lang) for lang in languages}
-    return {lang: load_examples(task, lang, "validation", max_words=max_words) for lang in languages}
+    split = "test" if len(task.languages) > 1 else "validation"
+    return {lang: load_examples(task, lang, split) for lang in languages}
 
 
 def train_model(model_name, task, train_ex, steps, args, precision, seed, start=None):
@@ -76,16 +74,16 @@ def run(args):
     task = get_task(args.task)
     train_ex = load_examples(task, task.source_language, "train", max_examples=args.max_train,
                              max_words=args.max_words)
-    evals = {lang: items[:args.max_eval] for lang, items in eval_items(task, args.languages, args.max_words).items()}
+    evals = {lang: items[:args.max_eval] for lang, items in eval_items(task, args.languages).items()}
     attack_items = {lang: evals[lang][:args.attack_n] for lang in args.attack_languages}
     inter_task = get_task(args.intermediate) if args.intermediate else None
-    inter_ex = load_examples(inter_task, "en", "train", max_examples=args.max_train, max_words=args.max_words) \
+    inter_ex = load_examples(inter_task, "en", "train", max_examples=args.max_inter_train, max_words=args.max_words) \
         if inter_task else None
     conditions = ["direct"] + ([f"inter-{inter_task.name}"] if inter_task else [])
     runs = []
-    for seed in args.seeds:
-        for precision in PRECISIONS:
-            for condition in conditions:
+    for condition in conditions:  # all seeds of one condition before the next: a stopped run has whole conditions
+        for seed in args.seeds:
+            for precision in PRECISIONS:
                 t0 = time.perf_counter()
                 start = None
                 if condition != "direct":
@@ -107,6 +105,8 @@ def run(args):
                              "losses": stats["losses"], "tokens_per_s": stats["tokens_per_s"],
                              "per_language": rows, "attack": attacks,
                              "seconds": round(time.perf_counter() - t0, 1)})
+                Path(args.scratch).mkdir(parents=True, exist_ok=True)
+                Path(args.scratch, "runs.json").write_text(json.dumps(runs))  # so far (for --from-runs)
                 print(f"seed {seed} {precision} {condition}: loss {stats['loss_first']} -> {stats['loss_last']}, "
                       f"accuracy " + " ".join(f"{r['language']} {r['accuracy']:.3f}" for r in rows)
                       + ", attack success " + " ".join(f"{a['language']} {a['attack_success_rate']:.2f}"
@@ -114,12 +114,13 @@ def run(args):
     return runs, conditions
 
 
-def parity_table(runs, conditions, seeds):
+def parity_table(runs, conditions, all_seeds):
     """Per condition, language and metric: mean over seeds in each format, the mean paired
     difference bf16 - fp32, and the seed-to-seed standard deviation within each format."""
     by = {(r["condition"], r["precision"], r["seed"]): r for r in runs}
     table = []
     for cond in conditions:
+        seeds = [s for s in all_seeds if (cond, "fp32", s) in by and (cond, "bf16", s) in by]
         first = by[(cond, "fp32", seeds[0])]
         metrics = [(row["language"], m, lambda r, lang=row["language"], m=m:
                     next(x[m] for x in r["per_language"] if x["language"] == lang))
@@ -201,6 +202,8 @@ def main(argv=None):
     p.add_argument("--max-words", type=int, default=100)
     p.add_argument("--max-train", type=int, default=None)
     p.add_argument("--max-eval", type=int, default=None, help="test items per language (default: all)")
+    p.add_argument("--max-inter-train", type=int, default=4800, help="intermediate training examples drawn")
+    p.add_argument("--from-runs", default="", help="summarise the runs.json of a stopped invocation")
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--scratch", default="runs/benchmarks/parity")
     p.add_argument("--out", default="results/benchmarks/precision_parity.json")
@@ -209,8 +212,14 @@ def main(argv=None):
     from xrobust.provenance import cpu_native_bf16
 
     load_before = os.getloadavg()
-    t0 = time.perf_counter()
-    runs, conditions = run(a)
+    if a.from_runs:  # the runs a stopped invocation finished: whole (condition, seed) pairs only
+        runs = json.loads(Path(a.from_runs).read_text())
+        done = {(r["condition"], r["seed"]) for r in runs if r["precision"] == "bf16"}
+        runs = [r for r in runs if (r["condition"], r["seed"]) in done]
+        conditions = list(dict.fromkeys(r["condition"] for r in runs))
+        a.seeds = sorted({s for c, s in done})
+    else:
+        runs, conditions = run(a)
     table = parity_table(runs, conditions, a.seeds)
     result = {"task": a.task, "conditions": conditions, "n_seeds": len(a.seeds), "seeds": a.seeds,
               "steps": a.steps, "batch_size": a.batch_size, "lr": a.lr, "max_length": a.max_length,
@@ -219,7 +228,7 @@ def main(argv=None):
               "kept_in_fp32": "weights (master copy), gradients, AdamW state, the loss (cross-entropy on fp32 "
                               "logits) and the returned logits; activations between the matrix products are bf16",
               "cpu_bf16": cpu_native_bf16(), "table": table, "runs": runs,
-              "minutes": round((time.perf_counter() - t0) / 60, 1), "threads": torch.get_num_threads(),
+              "minutes": round(sum(r["seconds"] for r in runs) / 60, 1), "threads": torch.get_num_threads(),
               "loadavg_before": [round(x, 2) for x in load_before],
               "loadavg_after": [round(x, 2) for x in os.getloadavg()]}
     for row in table:
