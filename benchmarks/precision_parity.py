@@ -91,6 +91,9 @@ def run(args):
                     start = Path(args.scratch) / f"{condition}_{precision}_s{seed}"
                     inter.save(start, base_model=args.model, extra={"task": inter_task.name, "seed": seed})
                 clf, tok, stats = train_model(args.model, task, train_ex, args.steps, args, precision, seed, start)
+                if (condition, precision, seed) == ("direct", "fp32", args.seeds[0]):  # for benchmarks/attack_speed.py
+                    clf.save(Path(args.scratch) / "direct_fp32_checkpoint", base_model=args.model,
+                             extra={"task": task.name, "seed": seed, "condition": condition})
                 rows = []
                 for lang, items in evals.items():
                     m = evaluate(clf, tok, items, "cpu", max_length=args.max_length, precision=precision)

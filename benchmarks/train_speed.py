@@ -104,11 +104,10 @@ def run_trainer(model_name, examples, steps, batch_size, lr, group_by_length, n_
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="e5-small-offline")
-    p.add_argument("--task", default="movie_sentiment",
-                   help="English training sentences (MultiEmo's source cannot be had on this machine)")
+    p.add_argument("--task", default="sib200", help="task whose English training sentences are used")
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--pool", type=int, default=8960, help="training examples the batches are drawn from")
+    p.add_argument("--pool", type=int, default=701, help="training examples the batches are drawn from")
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--repeats", type=int, default=3, help="alternating rounds; the median of each counts")
     p.add_argument("--no-trainer", action="store_true", help="skip the Trainer comparison")
@@ -122,7 +121,7 @@ def main(argv=None):
     from xrobust.tasks import get_task
     from xrobust.training import non_embedding_params
 
-    examples = load_examples(a.task, "en", "train", max_examples=a.pool, max_words=40)
+    examples = load_examples(a.task, "en", "train", max_examples=a.pool, max_words=100)
     n_labels = len(get_task(a.task).labels)
     chosen = resolve_precision("auto", "cpu")
     load_before = os.getloadavg()
