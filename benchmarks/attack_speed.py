@@ -170,8 +170,8 @@ def plot(result: dict, path: Path) -> None:
                 palette="deep", legend=False)
     sns.stripplot(data=df, x="run", y="examples/s", color="black", size=4, ax=ax)
     ax.set(xlabel="", title=f"{result['recipe']} attack, {result['task']} {result['language']}, n={n} items, "
-                            f"{result['threads']} threads\nours: median of {result['repeats']} alternating rounds "
-                            f"(points); bf16 = fp32 on {result['identical_bf16_vs_fp32']}/{n} items")
+                            f"{result['threads']} torch thread(s)\nours: median of {result['repeats']} "
+                            f"alternating rounds (points); bf16 = fp32 on {result['identical_bf16_vs_fp32']}/{n} items")
     ax.title.set_fontsize(9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

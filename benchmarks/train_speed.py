@@ -197,7 +197,8 @@ def plot(result: dict, path: Path) -> None:
                     hue="format", palette="deep", legend=False)
         sns.stripplot(data=sub, x="format", y="value", color="black", size=4, ax=ax)
         ax.set(title=panel, xlabel="", ylabel=panel.split("(")[1].rstrip(")"))
-    fig.suptitle(f"e5-small training on {result['threads']} CPU threads, batch {result['batch_size']}: "
+    fig.suptitle(f"e5-small training, {result['threads']} torch thread(s) on {result['cores']} cores, "
+                 f"batch {result['batch_size']}: "
                  f"median of n={result['repeats']} alternating rounds (points); "
                  f"roofline fraction {result['roofline_fraction']}", fontsize=9)
     fig.tight_layout()
