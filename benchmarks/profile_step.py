@@ -89,6 +89,7 @@ def profile_attack(clf, tok, examples, precision, language, top):
     wrapper = BatchedModelWrapper(clf, tok, "cpu", 128, 128, precision)
     attack = build("char", wrapper, language, query_budget=2000)
     attack_examples(attack, examples[:1], progress=False)  # warm-up
+    wrapper.timer.clear()
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
         t0 = time.perf_counter()
         records = attack_examples(attack, examples, progress=False)
