@@ -172,14 +172,15 @@ def plot(result, path: Path) -> None:
     n = result["n_seeds"]
     fig, axes = plt.subplots(1, 4, figsize=(17, 3.8))
     kw = {"hue": "precision", "hue_order": list(PRECISIONS), "palette": "deep"}
-    sns.pointplot(data=acc, x="language", y="accuracy", dodge=0.3, errorbar="sd", ax=axes[0], **kw)
-    sns.pointplot(data=acc, x="language", y="macro-F1", dodge=0.3, errorbar="sd", ax=axes[1], legend=False, **kw)
-    sns.pointplot(data=att, x="language", y="attack success", dodge=0.3, errorbar="sd", ax=axes[2], legend=False,
-                  **kw)
+    points = {**kw, "dodge": 0.3, "errorbar": "sd", "linestyle": "none"}
+    sns.pointplot(data=acc, x="language", y="accuracy", ax=axes[0], **points)
+    sns.pointplot(data=acc, x="language", y="macro-F1", ax=axes[1], legend=False, **points)
+    sns.pointplot(data=att, x="language", y="attack success", ax=axes[2], legend=False, **points)
     sns.lineplot(data=curves, x="step", y="loss", units="seed", estimator=None, ax=axes[3], legend=False,
                  alpha=0.8, **kw)
     titles = [f"clean accuracy (n={result['eval_items']} items/language)", "macro-F1",
-              f"char attack success (n={result['attack_n']} items)", "training loss (10-step mean), each seed"]
+              f"char attack success (n={result['attack_n']} items/language)",
+              "loss, 10-step mean, per seed (formats overlap)"]
     for ax, title in zip(axes, titles, strict=True):
         ax.set_title(title, fontsize=9)
     fig.suptitle(f"{result['task']} {' + '.join(result['conditions'])}: fp32 vs bf16, same {n} seeds "
