@@ -169,21 +169,27 @@ def plot(result, path: Path) -> None:
                             "step": i + 1, "loss": v}
                            for r in runs for i, v in enumerate(pd.Series(r["losses"]).rolling(10, min_periods=1)
                                                               .mean())])
-    n = result["n_seeds"]
-    fig, axes = plt.subplots(1, 4, figsize=(17, 3.8))
+    if len(result["conditions"]) > 1:  # one column per language and condition
+        for df in (acc, att):
+            df["language"] = df["language"] + "\n" + df["condition"]
+    wide = len(result["conditions"]) > 1
+    fig, axes = plt.subplots(1, 4, figsize=(22 if wide else 17, 4.2 if wide else 3.8),
+                             gridspec_kw={"width_ratios": [3, 3, 1.5, 2] if wide else [1, 1, 1, 1]})
     kw = {"hue": "precision", "hue_order": list(PRECISIONS), "palette": "deep"}
     points = {**kw, "dodge": 0.3, "errorbar": "sd", "linestyle": "none"}
     sns.pointplot(data=acc, x="language", y="accuracy", ax=axes[0], **points)
     sns.pointplot(data=acc, x="language", y="macro-F1", ax=axes[1], legend=False, **points)
     sns.pointplot(data=att, x="language", y="attack success", ax=axes[2], legend=False, **points)
-    sns.lineplot(data=curves, x="step", y="loss", units="seed", estimator=None, ax=axes[3], legend=False,
+    curves["run"] = curves["condition"] + " s" + curves["seed"].astype(str)
+    sns.lineplot(data=curves, x="step", y="loss", units="run", estimator=None, ax=axes[3], legend=False,
                  alpha=0.8, **kw)
     titles = [f"clean accuracy (n={result['eval_items']} items/language)", "macro-F1",
               f"char attack success (n={result['attack_n']} items/language)",
               "loss, 10-step mean, per seed (formats overlap)"]
     for ax, title in zip(axes, titles, strict=True):
         ax.set_title(title, fontsize=9)
-    fig.suptitle(f"{result['task']} {' + '.join(result['conditions'])}: fp32 vs bf16, same {n} seeds "
+    seeds = ", ".join(f"{c}: {k}" for c, k in result["seeds_per_condition"].items())
+    fig.suptitle(f"{result['task']}: fp32 vs bf16, the same seeds ({seeds}) "
                  f"({result['steps']} steps x {result['batch_size']}); points: mean over seeds, bars: SD", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -225,7 +231,9 @@ def main(argv=None):
     else:
         runs, conditions = run(a)
     table = parity_table(runs, conditions, a.seeds)
+    seeds_per_condition = {c: len({r["seed"] for r in runs if r["condition"] == c}) for c in conditions}
     result = {"task": a.task, "conditions": conditions, "n_seeds": len(a.seeds), "seeds": a.seeds,
+              "seeds_per_condition": seeds_per_condition,
               "steps": a.steps, "batch_size": a.batch_size, "lr": a.lr, "max_length": a.max_length,
               "eval_items": runs[0]["per_language"][0]["n"], "attack_n": a.attack_n,
               "all_within_noise": all(r["within_noise"] is not False for r in table),
