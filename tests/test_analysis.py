@@ -328,3 +328,19 @@ def test_analysis_notebook_refuses_an_unknown_role_before_reading_the_grid(tmp_p
                                                "figures_dir": str(tmp_path / "figures")},
                                    cwd=str(root), progress_bar=False)
     assert not (tmp_path / "figures").exists()  # nothing made
+
+
+def test_one_precision_for_all_conditions_of_a_seed():
+    from xrobust.analysis import _check_one_precision_per_seed
+
+    def doc(step, seed, precision):
+        cfg = {"step": step, "precision": precision}
+        cfg.update({"checkpoint_meta": {"seed": seed}, "seed": 0} if step == "attack" else {"seed": seed})
+        return {"config": cfg}
+
+    same = {"t/direct_s0.json": doc("target", 0, "bf16"), "a/direct_s0.json": doc("attack", 0, "bf16"),
+            "t/direct_s8.json": doc("target", 8, "fp32")}  # another seed may run in another format
+    _check_one_precision_per_seed(same)
+    mixed = {**same, "a/inter_s8.json": doc("attack", 8, "bf16")}
+    with pytest.raises(ValueError, match="seed 8: result files ran in different numeric formats"):
+        _check_one_precision_per_seed(mixed)

@@ -284,12 +284,18 @@ def test_unknown_parameter_is_named():
         experiment.run_target(precison="bf16")
 
 
-def test_precision_is_stored_resolved():
+def test_precision_is_stored_resolved(monkeypatch):
     import torch
 
-    assert resolve_precision("auto", torch.device("cpu")) == "fp32"
-    assert resolve_precision("auto", torch.device("cuda", 0)) == "bf16"
-    assert resolve_precision("bf16", torch.device("cpu")) == "bf16"
+    from xrobust import provenance
+
+    for native, auto_cpu in ((True, "bf16"), (False, "fp32")):  # 'auto' on a CPU: bf16 where it is native
+        monkeypatch.setattr(provenance, "cpu_native_bf16", lambda native=native: native)
+        assert resolve_precision("auto", torch.device("cpu")) == auto_cpu
+        assert resolve_precision("auto", "cpu") == auto_cpu
+        assert resolve_precision("auto", torch.device("cuda", 0)) == "bf16"  # CUDA: as before
+        assert resolve_precision("bf16", torch.device("cpu")) == "bf16"
+        assert resolve_precision("fp32", torch.device("cpu")) == "fp32"
 
 
 def test_dataclass_or_keywords_give_the_same_parameters(tmp_path):

@@ -20,3 +20,25 @@ def test_processor_name_falls_back_without_cpuinfo(tmp_path):
 def test_provenance_names_the_processor():
     record = provenance({"seed": 0})
     assert record["processor"] == processor_name() and record["device"].startswith("cpu:")
+
+
+def test_provenance_names_the_precision_and_the_cpu_bf16_capability(monkeypatch):
+    from xrobust import provenance as prov
+
+    for native in (True, False):
+        monkeypatch.setattr(prov, "cpu_native_bf16", lambda native=native: native)
+        record = prov.provenance({"seed": 0, "precision": "bf16"})
+        assert record["precision"] == "bf16" and record["cpu_bf16"] is native
+    assert prov.provenance({"seed": 0})["precision"] is None  # a config without a numeric format
+
+
+def test_cpu_native_bf16_follows_torch(monkeypatch):
+    import torch
+
+    from xrobust.provenance import cpu_native_bf16
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    assert cpu_native_bf16() is False
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
+    assert cpu_native_bf16() is True

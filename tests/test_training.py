@@ -21,7 +21,38 @@ def test_tiny_train_eval_and_determinism(tiny_model_dir, fixture_data, tmp_path)
     assert {k: v for k, v in a["train"].items() if k not in timing} == \
         {k: v for k, v in b["train"].items() if k not in timing}
     assert a["config"] == b["config"] and a["provenance"] == b["provenance"]
-    assert a["config"]["precision"] == "fp32"  # 'auto' is stored as what ran on this device
+    # 'auto' is stored as what ran on this device, and the provenance says why
+    from xrobust.params import resolve_precision
+    from xrobust.provenance import cpu_native_bf16
+
+    assert a["config"]["precision"] == resolve_precision("auto", "cpu") == ("bf16" if cpu_native_bf16() else "fp32")
+    assert a["provenance"]["precision"] == a["config"]["precision"]
+    assert a["provenance"]["cpu_bf16"] is cpu_native_bf16()
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_train_step_and_predictions_in_each_precision(tiny_model_dir, fixture_data, precision):
+    """A bf16 training step runs with a finite loss and keeps fp32 weights and optimizer state;
+    predictions under bf16 come back as fp32 logits close to the fp32 ones."""
+    import numpy as np
+    import torch
+
+    from xrobust.data import load_examples
+    from xrobust.models import EncoderClassifier, load_encoder
+    from xrobust.training import TrainConfig, predict_logits, train
+
+    examples = load_examples("multiemo", "en", "train")
+    torch.manual_seed(0)
+    encoder, tok = load_encoder(tiny_model_dir)
+    clf = EncoderClassifier(encoder, 4)  # MultiEmo's four labels
+    cfg = TrainConfig(lr=1e-3, epochs=1.0, batch_size=4, max_length=32, seed=0, precision=precision)
+    stats = train(clf, tok, examples, cfg, "cpu")
+    assert np.isfinite(stats["loss_first"]) and np.isfinite(stats["loss_last"])
+    assert all(p.dtype == torch.float32 for p in clf.parameters())
+    fp32 = predict_logits(clf, tok, examples, "cpu", precision="fp32")
+    logits = predict_logits(clf, tok, examples, "cpu", precision=precision)
+    assert logits.dtype == np.float32 and logits.shape == (len(examples), 4) and np.isfinite(logits).all()
+    assert np.allclose(logits, fp32, atol=0.1)
 
 
 def test_training_fits_the_fixture_task(tiny_model_dir, fixture_data, tmp_path):

@@ -83,6 +83,7 @@ def load_grid(grid_dir) -> Grid:
         raise ValueError(f"grid_dir={str(grid_dir)!r} holds unfinished attack files {partial}; "
                          "allowed: complete files only (let the workflow finish them)")
     design = _check_one_design(docs)
+    _check_one_precision_per_seed(docs)
     clean = stats.load_clean(target_files)
     clean["majority_rate"] = _majority_rates(docs, target_files, clean)
     attacks, records = stats.load_attacks(attack_files)
@@ -135,6 +136,22 @@ def _check_one_design(docs: dict) -> dict:
     out = {f"{step}.{k}": v for step, items in by_step.items() for k, v in items[0][1].items() if k != "pool_uids"}
     out["n_pool_items"] = len(by_step["attack"][0][1]["pool_uids"])
     return out
+
+
+def _check_one_precision_per_seed(docs: dict) -> None:
+    """The models of one seed (intermediate, target, attack) share one numeric format, so that a
+    paired contrast of conditions is not one of formats. Seeds may differ (a grid's CPU seeds and
+    GPU seeds can): the format is per run (`PER_RUN_KEYS`), recorded in each file."""
+    formats: dict[int, dict[str, str]] = {}
+    for f, doc in docs.items():
+        cfg = doc["config"]
+        seed = cfg["checkpoint_meta"].get("seed") if cfg["step"] == "attack" else cfg.get("seed")
+        if cfg.get("precision") is not None and seed is not None:
+            formats.setdefault(seed, {})[Path(f).name] = cfg["precision"]
+    for seed, by_file in formats.items():
+        if len(set(by_file.values())) > 1:
+            raise ValueError(f"seed {seed}: result files ran in different numeric formats {by_file}; allowed: "
+                             "one precision for all conditions of a seed (re-run them with one 'precision')")
 
 
 def _majority_rates(docs, target_files, clean) -> pd.Series:

@@ -164,7 +164,8 @@ def run_attack(*args, **kwargs) -> dict:
         sim = None
         if any(r != "char" for _, r in todo):
             sim_encoder, sim_tok = load_encoder(p.similarity_model)
-            sim = EncoderSimilarity(sim_encoder, sim_tok, device=dev, max_length=p.max_length)
+            sim = EncoderSimilarity(sim_encoder, sim_tok, device=dev, max_length=p.max_length,
+                                    precision=precision)
         columns = ("premise", "hypothesis") if t.text_fields and len(t.text_fields) == 2 else ("text",)
         for lang, recipe in todo:
             chosen = pool.examples(lang)

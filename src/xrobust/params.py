@@ -122,12 +122,18 @@ def check_model(name: str, value) -> str:
 
 
 def resolve_precision(precision: str, device) -> str:
-    """The numeric format a run really uses ('auto' is bf16 on CUDA, fp32 elsewhere), so that
-    stored configurations say what was computed."""
+    """The numeric format a run really uses, so that stored configurations say what was computed:
+    'auto' is bf16 autocast on CUDA and on a CPU that multiplies bf16 in hardware (AVX512-BF16
+    or AMX, `provenance.cpu_native_bf16`), fp32 elsewhere. bf16 covers the matrix products only:
+    weights, gradients, AdamW state, the loss and the returned logits stay fp32 (`training`)."""
+    from .provenance import cpu_native_bf16
+
     check_choice("precision", precision, PRECISIONS)
     if precision != "auto":
         return precision
-    return "bf16" if getattr(device, "type", str(device)).startswith("cuda") else "fp32"
+    if getattr(device, "type", str(device)).startswith("cuda"):
+        return "bf16"
+    return "bf16" if cpu_native_bf16() else "fp32"
 
 
 # --- declaring fields ---
@@ -169,8 +175,8 @@ def _device():
 
 
 def _precision():
-    return param("auto", "Numeric format: 'auto' (bf16 on a GPU, fp32 on CPU), 'fp32' or 'bf16'; "
-                         "results record the resolved one.",
+    return param("auto", "Numeric format: 'auto' (bf16 on a GPU or a CPU with native bf16, else fp32), "
+                         "'fp32' or 'bf16'; results record the resolved one.",
                  choices=PRECISIONS)
 
 

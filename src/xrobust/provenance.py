@@ -110,7 +110,27 @@ def processor_name(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
+def cpu_native_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (x86 AVX512-BF16 or AMX tiles), as
+    PyTorch's oneDNN kernels see it. Without it, bf16 autocast on the CPU emulates the format
+    and is slower than fp32, so `precision: auto` stays fp32 there (`params.resolve_precision`)."""
+    import torch
+
+    for check in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        supported = getattr(torch.cpu, check, None)
+        try:
+            if supported is not None and supported():
+                return True
+        except RuntimeError:
+            continue
+    return False
+
+
 def provenance(config: dict, device="cpu") -> dict:
+    """How a result was made. `precision` is the numeric format that ran (the config's, resolved:
+    'auto' never appears); `cpu_bf16` whether the CPU has native bf16, which decides what 'auto'
+    means on a CPU."""
     return {"config_hash": config_hash(config), "git_commit": git_commit(),
             "packages": package_versions(), "python": platform.python_version(),
-            "device": device_description(device), "processor": processor_name()}
+            "device": device_description(device), "processor": processor_name(),
+            "precision": config.get("precision"), "cpu_bf16": cpu_native_bf16()}

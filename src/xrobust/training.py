@@ -2,8 +2,12 @@
 
 One code path for both conditions of the paper: `train` takes an `EncoderClassifier` (fresh
 or carrying an intermediate-trained encoder) and a list of `Example`s. Batches are padded to
-their longest member (dynamic padding); on CUDA we use bf16 autocast, on CPU fp32 with
-deterministic kernels, so the same seed gives the same numbers on the same machine (across
+their longest member (dynamic padding). `precision: auto` is bf16 autocast on CUDA and on a
+CPU with native bf16 (AVX512-BF16 or AMX), fp32 elsewhere (`params.resolve_precision`). Under
+bf16 the matrix products run in bf16 and so do the activations between them (layer norm,
+GELU and softmax read bf16 and accumulate in fp32 inside their kernels); the weights,
+gradients, AdamW state, the loss (cross-entropy on fp32 logits) and returned logits stay fp32. CPU kernels
+are deterministic, so the same seed gives the same numbers on the same machine (across
 machines up to floating-point differences: the BLAS library's code path may differ by CPU).
 """
 from __future__ import annotations
@@ -17,7 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .examples import Example
-from .params import PRECISIONS, TrainingParams, param  # noqa: F401  (PRECISIONS: re-exported)
+from .params import PRECISIONS, TrainingParams, param, resolve_precision  # noqa: F401  (PRECISIONS: re-exported)
 
 
 @dataclass
@@ -51,9 +55,9 @@ def set_seed(seed: int, full_determinism: bool = False) -> None:
         transformers.set_seed(seed)
 
 
-def _autocast(device: torch.device, precision: str):
-    use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
-    if use_bf16:
+def autocast(device: torch.device, precision: str):
+    """bf16 autocast for 'bf16' ('auto' resolved for the device first), none for 'fp32'."""
+    if resolve_precision(precision, device) == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return torch.autocast(device_type=device.type, enabled=False)
 
@@ -85,8 +89,10 @@ def length_grouped_batches(lengths: list[int], batch_size: int, generator: torch
     return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
 
 
-def train(model, tokenizer, examples: list[Example], cfg: TrainConfig, device, desc="train") -> dict:
-    """Train `model` in place; return throughput and loss statistics.
+def train(model, tokenizer, examples: list[Example], cfg: TrainConfig, device, desc="train",
+          loss_curve: bool = False) -> dict:
+    """Train `model` in place; return throughput and loss statistics (with `loss_curve`, also
+    every step's loss as `losses`).
 
     Examples are tokenized once; batches group similar lengths; the loss stays on the device
     until the end (no host sync per step, which matters on GPUs)."""
@@ -125,7 +131,7 @@ def train(model, tokenizer, examples: list[Example], cfg: TrainConfig, device, d
         inputs = tokenizer.pad({"input_ids": [ids[i] for i in idx]}, return_tensors="pt")
         inputs = {k: v.to(device, non_blocking=True) for k, v in inputs.items() if k in ("input_ids", "attention_mask")}
         labels = labels_all[idx].to(device, non_blocking=True)
-        with _autocast(device, cfg.precision):
+        with autocast(device, cfg.precision):
             logits = model(**inputs)
         loss = torch.nn.functional.cross_entropy(logits.float(), labels)
         loss.backward()
@@ -145,7 +151,8 @@ def train(model, tokenizer, examples: list[Example], cfg: TrainConfig, device, d
             "seconds": round(seconds, 3), "tokens_per_s": round(tokens / seconds, 1),
             "train_tflops_per_s": round(flops / seconds / 1e12, 4),
             "loss_first": round(float(np.mean(losses[:5])), 4),
-            "loss_last": round(float(np.mean(losses[-5:])), 4)}
+            "loss_last": round(float(np.mean(losses[-5:])), 4),
+            **({"losses": [round(float(x), 4) for x in losses]} if loss_curve else {})}
 
 
 @torch.inference_mode()
@@ -162,7 +169,7 @@ def predict_logits(model, tokenizer, examples: list[Example], device, batch_size
         t0 = time.perf_counter()
         inputs = encode(tokenizer, [examples[i] for i in idx], max_length, device)
         t1 = time.perf_counter()
-        with _autocast(device, precision):
+        with autocast(device, precision):
             logits = model(**inputs)
         out[idx] = logits.float().cpu().numpy()  # the copy waits for the device
         if timer is not None:

@@ -17,7 +17,7 @@ import torch
 from ..examples import Example
 from ..params import RECIPES, check_choice, check_number
 from ..textattack_offline import import_textattack
-from ..training import encode
+from ..training import autocast, encode
 from . import lexicons
 from .constraints import MaxShareOfWordsPerturbed
 from .transformations import EmbeddingNeighbourSwap, LexiconSwap, ScriptAwareCharEdit, neighbour_index
@@ -53,19 +53,22 @@ class BatchedModelWrapper(ModelWrapper):
 
 class EncoderSimilarity(SentenceEncoder):
     """Multilingual sentence similarity: cosine of mean-pooled embeddings of a frozen encoder
-    (by default the pretrained multilingual-e5-small, itself a sentence-embedding model)."""
+    (by default the pretrained multilingual-e5-small, itself a sentence-embedding model).
+    `precision`: the attack's numeric format ('bf16': the encoder's matrix products in bf16
+    autocast; the pooling and cosine stay fp32)."""
 
-    def __init__(self, encoder, tokenizer, threshold=0.85, device="cpu", max_length=128):
+    def __init__(self, encoder, tokenizer, threshold=0.85, device="cpu", max_length=128, precision="fp32"):
         super().__init__(threshold=threshold, metric="cosine", compare_against_original=True)
         self.encoder, self.tokenizer = encoder.to(device).eval(), tokenizer
-        self.device, self.max_length = torch.device(device), max_length
+        self.device, self.max_length, self.precision = torch.device(device), max_length, precision
 
     @torch.inference_mode()
     def encode(self, sentences):
         sentences = [s if s.strip() else "." for s in sentences]
         batch = encode(self.tokenizer, [Example(text_a=s, label=0) for s in sentences], self.max_length,
                        self.device)
-        hidden = self.encoder(**batch).last_hidden_state.float()
+        with autocast(self.device, self.precision):
+            hidden = self.encoder(**batch).last_hidden_state.float()
         mask = batch["attention_mask"].unsqueeze(-1).float()
         return ((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).cpu()
 
