@@ -95,7 +95,9 @@ def test_attack_file_resumes(target_ckpt, tmp_path):
     full = experiment.run_attack(target_ckpt, str(out), **kw)
     doc = read_json(out)
     assert doc["complete"] is True and len(doc["rows"]) == 2
+    finished = out.read_bytes()
     again = experiment.run_attack(target_ckpt, str(out), **kw)  # nothing recomputed: identical rows
+    assert out.read_bytes() == finished  # a finished file is kept byte for byte (provenance included)
     import json
 
     # compared as JSON text: NaN-safe

@@ -23,6 +23,7 @@ MISSING_INPUT = {
     "06_gallery.ipynb": ("attack_dir", "results/missing/attack"),
     "06_retrieval_analysis.ipynb": ("results_dir", "results/missing/retrieval"),
     "07_retrieval_attack.ipynb": ("model", "runs/missing/target/direct_s0/checkpoint"),
+    "08_tagging.ipynb": ("model", "runs/missing/intermediate/sst2_s0/checkpoint"),
 }
 
 

