@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..training import TrainConfig, _autocast, length_grouped_batches, non_embedding_params, set_seed
+from ..training import TrainConfig, autocast, length_grouped_batches, non_embedding_params, set_seed
 from .data import IGNORE_INDEX, UPOS_TAGS, first_subword_labels, tag_ids
 
 
@@ -44,7 +44,7 @@ def word_log_probs(model, tokenizer, words: list[list[str]], device, batch_size:
         idx = order[start:start + batch_size]
         enc, _, firsts = first_subword_labels(tokenizer, [words[i] for i in idx], None, max_length)
         inputs = _pad(tokenizer, enc["input_ids"], None, device)
-        with _autocast(device, precision):
+        with autocast(device, precision):
             logits = model(**inputs)
         logp = torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
         for row, i in enumerate(idx):
@@ -133,7 +133,7 @@ def train_tagger(model, tokenizer, train_sents: list[dict], dev_sents: list[dict
         idx = batches.pop()
         inputs = _pad(tokenizer, [ids[i] for i in idx], [labels[i] for i in idx], device)
         gold = inputs.pop("labels")
-        with _autocast(device, cfg.precision):
+        with autocast(device, cfg.precision):
             logits = model(**inputs)
         loss = torch.nn.functional.cross_entropy(logits.float().flatten(0, 1), gold.flatten(),
                                                  ignore_index=IGNORE_INDEX)
