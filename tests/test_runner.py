@@ -102,7 +102,8 @@ def test_an_unlock_that_fails_is_shown_and_stops_the_run(tmp_path):
     repo = scratch_repo(tmp_path)
     locks = stale_lock(repo)
     bad = tmp_path / "bad.yaml"
-    bad.write_text(re.sub(r"(?m)^(\s+)n_examples: \d+", r"\1n_examples: 0", (ROOT / "configs" / "default.yaml").read_text()))
+    demo = (ROOT / "configs" / "default.yaml").read_text()
+    bad.write_text(re.sub(r"(?m)^(\s+)n_examples: \d+", r"\1n_examples: 0", demo))  # the attack's only
     out = start(repo, "--configfile", str(bad), "all")
     assert out.returncode == 3
     assert "could not release the stale Snakemake lock" in out.stderr
