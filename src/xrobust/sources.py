@@ -14,13 +14,13 @@ nothing is left half-written (pooch downloads to a temporary file and renames it
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from .paths import cache_dir
+from .resultfiles import file_sha256
 
 MIRROR_VARIABLE = "XROBUST_DATA_MIRROR"
 PINS = Path(__file__).with_name("data_files.tsv")
@@ -72,14 +72,6 @@ def mirrors() -> list[Path]:
     return [Path(p) for p in os.environ.get(MIRROR_VARIABLE, "").split(os.pathsep) if p.strip()]
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 _CHECKED: dict[tuple[str, int, int], str] = {}
 
 
@@ -93,7 +85,7 @@ def _matches(path: Path, f: PinnedFile) -> bool:
         return False
     key = (str(path), st.st_size, st.st_mtime_ns)
     if key not in _CHECKED:
-        _CHECKED[key] = sha256_of(path)
+        _CHECKED[key] = file_sha256(path)
     return _CHECKED[key] == f.sha256
 
 

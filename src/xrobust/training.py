@@ -89,18 +89,10 @@ def length_grouped_batches(lengths: list[int], batch_size: int, generator: torch
     return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
 
 
-def train(model, tokenizer, examples: list[Example], cfg: TrainConfig, device, desc="train",
-          loss_curve: bool = False) -> dict:
-    """Train `model` in place; return throughput and loss statistics (with `loss_curve`, also
-    every step's loss as `losses`).
-
-    Examples are tokenized once; batches group similar lengths; the loss stays on the device
-    until the end (no host sync per step, which matters on GPUs)."""
-    from transformers import get_linear_schedule_with_warmup
-
-    cfg.validate()
-    if not examples:
-        raise ValueError("no training examples (check 'max_train_examples' and the data source)")
+def start_training(model, cfg: TrainConfig, device) -> tuple[torch.device, torch.optim.Optimizer, list]:
+    """What every training loop of the package does first (classifiers and taggers alike): deterministic
+    kernels on CPU, the seed, the frozen word embeddings, train mode on `device`, and AdamW with weight
+    decay on matrices only. Returns (device, optimizer, the trained parameters)."""
     device = torch.device(device)
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
@@ -113,6 +105,22 @@ def train(model, tokenizer, examples: list[Example], cfg: TrainConfig, device, d
     no_decay = [p for p in params if p.ndim < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, fused=True)
+    return device, opt, params
+
+
+def train(model, tokenizer, examples: list[Example], cfg: TrainConfig, device, desc="train",
+          loss_curve: bool = False) -> dict:
+    """Train `model` in place; return throughput and loss statistics (with `loss_curve`, also
+    every step's loss as `losses`).
+
+    Examples are tokenized once; batches group similar lengths; the loss stays on the device
+    until the end (no host sync per step, which matters on GPUs)."""
+    from transformers import get_linear_schedule_with_warmup
+
+    cfg.validate()
+    if not examples:
+        raise ValueError("no training examples (check 'max_train_examples' and the data source)")
+    device, opt, params = start_training(model, cfg, device)
     steps_per_epoch = math.ceil(len(examples) / cfg.batch_size)
     total = max(1, round(steps_per_epoch * cfg.epochs))
     sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup_ratio * total), total)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..training import TrainConfig, autocast, length_grouped_batches, non_embedding_params, set_seed
+from ..training import TrainConfig, autocast, length_grouped_batches, non_embedding_params, start_training
 from .data import IGNORE_INDEX, UPOS_TAGS, first_subword_labels, tag_ids
 
 
@@ -104,16 +104,7 @@ def train_tagger(model, tokenizer, train_sents: list[dict], dev_sents: list[dict
     cfg.validate()
     if not train_sents or not dev_sents:
         raise ValueError("tagging needs training and validation sentences")
-    device = torch.device(device)
-    if device.type == "cpu":
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    set_seed(cfg.seed)
-    if cfg.freeze_embeddings:
-        model.freeze_word_embeddings()
-    model.to(device).train()
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW([{"params": [p for p in params if p.ndim >= 2], "weight_decay": cfg.weight_decay},
-                             {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}], lr=cfg.lr)
+    device, opt, params = start_training(model, cfg, device)
     total = max(1, round(math.ceil(len(train_sents) / cfg.batch_size) * cfg.epochs))
     sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup_ratio * total), total)
     enc, labels, _ = first_subword_labels(tokenizer, [s["tokens"] for s in train_sents],
