@@ -61,6 +61,7 @@ class TaggingParams(TrainingParams):
     device: str = _device()
 
     def check_together(self) -> None:
+        check_model("model", self.model)  # a missing folder is named before any compute, as in the other steps
         if self.condition == "intermediate":
             check_text("intermediate_checkpoint", self.intermediate_checkpoint)
         elif self.intermediate_checkpoint:
