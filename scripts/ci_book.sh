@@ -10,6 +10,7 @@ start=$(date +%s)
 [ -d .venv/bin ] && export PATH="$PWD/.venv/bin:$PATH"
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 bash scripts/reader_tools.sh
+bash scripts/fetch_lexicons.sh  # the walkthrough's code-switching step needs them; quick when present
 
 # no config: Snakemake runs no experiment, only the notebooks and the book of the result files
 # already there (the walkthrough only when runs/default/target/direct_s0/checkpoint exists)
