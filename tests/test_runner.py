@@ -124,3 +124,26 @@ def test_the_scripts_start_snakemake_through_the_runner_only():
         assert "scripts/snakemake_run.sh" in text, script
         assert "--unlock" not in text and "pgrep" not in text, script
         assert not [line for line in text.splitlines() if line.lstrip().startswith("snakemake ")], script
+
+
+def test_a_job_killed_after_its_result_was_written_is_kept(tmp_path):
+    """Snakemake's incomplete marks of a job whose result file is complete are dropped (so --rerun-incomplete keeps
+    it byte for byte); a job without a complete result keeps its marks and is made again."""
+    import base64
+
+    from xrobust.resultfiles import write_json
+    from xrobust.runner import keep_finished_jobs
+
+    marks = tmp_path / ".snakemake" / "incomplete"
+    marks.mkdir(parents=True)
+
+    def mark(path):
+        (marks / base64.urlsafe_b64encode(path.encode()).decode()).write_text("")
+
+    write_json(tmp_path / "results/g/attack/direct_s0.json.gz", {"rows": [], "complete": True})
+    for path in ("results/g/attack/direct_s0.json.gz", "runs/g/attack/direct_s0/03_attack.ipynb",
+                 "results/g/attack/multilingual_s0.json.gz", "runs/g/attack/multilingual_s0/03_attack.ipynb"):
+        mark(path)
+    assert keep_finished_jobs(tmp_path) == ["results/g/attack/direct_s0.json.gz"]
+    left = sorted(base64.urlsafe_b64decode(m.name).decode() for m in marks.iterdir())
+    assert left == ["results/g/attack/multilingual_s0.json.gz", "runs/g/attack/multilingual_s0/03_attack.ipynb"]

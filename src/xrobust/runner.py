@@ -18,12 +18,15 @@ run_by_seed.sh call it through scripts/snakemake_run.sh):
 from __future__ import annotations
 
 import argparse
+import base64
 import fcntl
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from .resultfiles import RESULT_SUFFIXES, is_complete
 
 RUN_LOCK = Path(".snakemake") / "xrobust-run.lock"
 SNAKEMAKE_LOCKS = Path(".snakemake") / "locks"
@@ -120,6 +123,38 @@ def release_stale_lock(root: Path, base: list[str], cores: str, env: dict) -> bo
     return True
 
 
+def keep_finished_jobs(root: Path) -> list[str]:
+    """A kill can land after a job wrote its result file (atomically, checksummed) and before Snakemake
+    recorded the job: Snakemake then marks its outputs incomplete and `--rerun-incomplete` would delete and
+    re-make a finished result. For each incomplete mark whose job's result file (results/<x>.json[.gz], with
+    the executed notebook under runs/<x>/) is complete, the marks of the job are dropped, so it is kept byte
+    for byte. Returns the result files kept."""
+    marks = root / ".snakemake" / "incomplete"
+    if not marks.is_dir():
+        return []
+    by_job: dict[str, list[Path]] = {}
+    for mark in marks.iterdir():
+        try:
+            path = base64.urlsafe_b64decode(mark.name).decode()
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if path.startswith("runs/") and path.endswith(".ipynb"):
+            job = "results/" + str(Path(path).parent)[len("runs/"):]
+        elif path.startswith("results/") and path.endswith(RESULT_SUFFIXES):
+            job = next(path[:-len(s)] for s in sorted(RESULT_SUFFIXES, key=len, reverse=True) if path.endswith(s))
+        else:
+            continue
+        by_job.setdefault(job, []).append(mark)
+    kept = []
+    for job, job_marks in by_job.items():
+        done = [job + s for s in RESULT_SUFFIXES if is_complete(root / (job + s))]
+        if done:
+            for mark in job_marks:
+                mark.unlink(missing_ok=True)
+            kept += done
+    return kept
+
+
 def snakemake_command(configfile: str | None, cores: str, extra: list[str]) -> tuple[list[str], list[str]]:
     """(base, full) Snakemake command lines: base names the Snakefile and the config (for the unlock too)."""
     base = ["snakemake", "-s", str(SNAKEFILE)] + (["--configfile", configfile] if configfile else [])
@@ -172,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     except RunRefused as e:
         print(f"xrobust.runner: {e}", file=sys.stderr)
         return 3
+    for path in keep_finished_jobs(root):
+        print(f"xrobust.runner: {path} was finished before the stop: kept", file=sys.stderr)
     if args.unlock_only:
         return 0
     sys.stdout.flush()
