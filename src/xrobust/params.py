@@ -110,6 +110,13 @@ def resolve_model(name_or_path: str) -> str:
     return name_or_path  # a hub id; from_pretrained reports if it cannot be fetched
 
 
+def check_out_path(value: str) -> str:
+    """An attack step's result file: .json, or .json.gz for gzip."""
+    if not value.endswith((".json", ".json.gz")):
+        raise ValueError(f"invalid 'out_path': {value!r}; expected a .json or .json.gz file")
+    return value
+
+
 def check_model(name: str, value) -> str:
     """A model name or folder; a path that does not exist is refused here, a hub id when loading."""
     check_text(name, value)
@@ -395,8 +402,7 @@ class AttackParams(Params):
     progress: bool = _progress()
 
     def check_together(self) -> None:
-        if not self.out_path.endswith((".json", ".json.gz")):
-            raise ValueError(f"invalid 'out_path': {self.out_path!r}; expected a .json or .json.gz file")
+        check_out_path(self.out_path)
         check_model("similarity_model", self.similarity_model)
 
     def check_task(self, task) -> None:

@@ -20,6 +20,7 @@ from ..params import (
     _query_budget,
     _seed,
     check_model,
+    check_out_path,
     check_text,
     param,
 )
@@ -103,7 +104,6 @@ class TaggingAttackParams(Params):
     progress: bool = _progress()
 
     def check_together(self) -> None:
-        if not self.out_path.endswith((".json", ".json.gz")):
-            raise ValueError(f"invalid 'out_path': {self.out_path!r}; expected a .json or .json.gz file")
+        check_out_path(self.out_path)
         if self.similarity_model:
             check_model("similarity_model", self.similarity_model)
